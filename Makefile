@@ -1,0 +1,48 @@
+# Every target creates the virtual environment on first use and installs the pinned
+# dependencies, so a fresh clone needs nothing but Python 3.11 and make.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install index query test test-slow lint sample-pdf clean-index help
+
+help:
+	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
+	@echo "make query Q='...'    ask a question (ARGS='retriever=dense ...')"
+	@echo "make test             the test suite (fast tier, what CI runs)"
+	@echo "make test-slow        slow end-to-end tests"
+	@echo "make lint             ruff"
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: an unpinned torch resolves to a multi-GB CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: $(STAMP)
+	$(PY) -m rag.index $(ARGS)
+
+query: $(STAMP)
+	@test -n "$(Q)" || { echo 'usage: make query Q="your question" [ARGS="overrides"]'; exit 2; }
+	$(PY) -m rag.query "$(Q)" $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check rag tests scripts
+
+sample-pdf: $(STAMP)
+	$(PY) scripts/make_sample_pdf.py data/sample/company-handbook.pdf
+
+clean-index:
+	rm -rf data/index data/cache
