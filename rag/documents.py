@@ -1,0 +1,71 @@
+"""The two records that flow between stages: a read document and a chunk of it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass, field
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+
+
+@dataclass
+class Document:
+    """One unit of text as read: a whole text file, or one page of a PDF."""
+
+    text: str
+    source: str  # path relative to the corpus root: stable across machines
+    page: int | None = None  # 1-based PDF page; None for formats without pages
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def doc_id(self) -> str:
+        return self.source if self.page is None else f"{self.source}#page={self.page}"
+
+
+@dataclass
+class Chunk:
+    text: str
+    doc_id: str
+    source: str
+    page: int | None
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        return text_hash(self.text)
+
+    @property
+    def point_id(self) -> str:
+        # A UUID is what every Qdrant backend accepts as an id; deriving it from the
+        # document and the content makes re-indexing idempotent.
+        digest = hashlib.sha256(f"{self.doc_id}\0{self.text}".encode()).digest()
+        return str(uuid.UUID(bytes=digest[:16]))
+
+    def payload(self) -> dict:
+        return {
+            "text": self.text,
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "page": self.page,
+            "language": detect_language(self.text),
+            "content_hash": self.content_hash,
+            **self.metadata,
+        }
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def detect_language(text: str, threshold: float = 0.2) -> str:
+    """'zh' when CJK characters make up a real share of the letters, else 'en'.
+
+    A ratio, not a dictionary model: enough to route tokenizers and to tag payloads.
+    """
+    letters = sum(1 for c in text if c.isalnum())
+    if not letters:
+        return "en"
+    cjk = len(_CJK.findall(text))
+    return "zh" if cjk / letters >= threshold else "en"
