@@ -1,0 +1,83 @@
+"""Retrieve stage: turn encoded queries into one Qdrant Query API plan.
+
+hybrid:  Fuse(rrf|dbsf)[ sparse top-k_s,  dense top-k_d <- dense_mrl top-k_m ]
+dense:   dense top-k <- dense_mrl top-k_m       (the MRL funnel: short first pass, full rescore)
+sparse:  sparse top-k
+With ``mrl_dim: null`` the dense leg searches the full vector directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.sparse import SparseVec
+from rag.store import DENSE, DENSE_MRL, SPARSE, Fuse, Nearest, Plan, mrl_cut
+
+MODES = ("hybrid", "dense", "sparse")
+
+
+class Retriever:
+    def __init__(
+        self,
+        mode: str = "hybrid",
+        mrl_dim: int | None = 128,
+        mrl_limit: int = 100,
+        dense_limit: int = 50,
+        sparse_limit: int = 50,
+        fusion: str = "rrf",
+        rrf_k: int = 60,
+        dense_weight: float = 1.0,
+        sparse_weight: float = 1.0,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"retriever.mode must be one of {MODES}, got {mode!r}")
+        if fusion not in ("rrf", "dbsf"):
+            raise ValueError(f"retriever.fusion must be 'rrf' or 'dbsf', got {fusion!r}")
+        if mrl_dim is not None and mrl_dim <= 0:
+            raise ValueError(f"retriever.mrl_dim must be positive or null, got {mrl_dim}")
+        self.mode = mode
+        self.mrl_dim = mrl_dim
+        self.mrl_limit = mrl_limit
+        self.dense_limit = dense_limit
+        self.sparse_limit = sparse_limit
+        self.fusion = fusion
+        self.rrf_k = rrf_k
+        self.dense_weight = dense_weight
+        self.sparse_weight = sparse_weight
+
+    @property
+    def uses_dense(self) -> bool:
+        return self.mode in ("hybrid", "dense")
+
+    @property
+    def uses_sparse(self) -> bool:
+        return self.mode in ("hybrid", "sparse")
+
+    def check_dim(self, dim: int) -> None:
+        if self.mrl_dim is not None and self.mrl_dim >= dim:
+            raise ValueError(
+                f"retriever.mrl_dim={self.mrl_dim} must be smaller than the embedder's "
+                f"dimension {dim} (or null for no MRL first pass)"
+            )
+
+    def _dense(self, query: np.ndarray, limit: int) -> Nearest:
+        funnel = []
+        if self.mrl_dim:
+            funnel = [Nearest(DENSE_MRL, mrl_cut(query, self.mrl_dim).tolist(),
+                              max(self.mrl_limit, limit))]
+        return Nearest(DENSE, query.tolist(), limit, funnel)
+
+    def plan(self, dense: np.ndarray | None, sparse: SparseVec | None, top_k: int) -> Plan:
+        if self.mode == "dense":
+            return self._dense(dense, top_k)
+        if self.mode == "sparse":
+            return Nearest(SPARSE, sparse, top_k)
+        weights = None
+        if (self.dense_weight, self.sparse_weight) != (1.0, 1.0):
+            weights = [self.dense_weight, self.sparse_weight]
+        return Fuse(
+            self.fusion,
+            [self._dense(dense, max(self.dense_limit, top_k)),
+             Nearest(SPARSE, sparse, max(self.sparse_limit, top_k))],
+            top_k, k=self.rrf_k, weights=weights,
+        )

@@ -1,0 +1,179 @@
+"""qdrant-client backend: a Qdrant server or cluster by URL (the scale-out path), or
+qdrant-client's own local mode (``:memory:`` for tests, a path for small experiments)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from rag.store import (
+    DENSE,
+    DENSE_MRL,
+    SPARSE,
+    Fuse,
+    Hit,
+    IndexSpec,
+    Plan,
+    Point,
+    mrl_cut,
+    sort_hits,
+)
+
+
+class QdrantClientStore:
+    def __init__(
+        self,
+        url: str | None = None,
+        location: str | None = None,
+        path: str | None = None,
+        api_key: str | None = None,
+        collection: str | None = None,
+        exact_below: int = 20000,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 100,
+        hnsw_ef: int | None = None,
+        tie_margin: int = 10,
+        timeout: int = 60,
+    ) -> None:
+        if sum(x is not None for x in (url, location, path)) != 1:
+            raise ValueError(
+                "set exactly one of store.url, store.location (':memory:'), store.path")
+        self.url, self.location, self.path = url, location, path
+        self.api_key = api_key or os.environ.get("QDRANT_API_KEY")
+        self.collection = collection
+        self.exact_below = exact_below
+        self.hnsw_m = hnsw_m
+        self.hnsw_ef_construct = hnsw_ef_construct
+        self.hnsw_ef = hnsw_ef
+        self.tie_margin = tie_margin
+        self.timeout = timeout
+        self._client = None
+        self._count = 0
+
+    @property
+    def location_name(self) -> str:
+        return self.url or self.path or self.location
+
+    def _connect(self):
+        if self._client is None:
+            from qdrant_client import QdrantClient
+
+            self._client = QdrantClient(url=self.url, location=self.location, path=self.path,
+                                        api_key=self.api_key, timeout=self.timeout)
+        return self._client
+
+    def open(self, spec: IndexSpec, create: bool = True) -> bool:
+        from qdrant_client import models
+
+        client = self._connect()
+        self._spec = spec
+        self._name = self.collection or spec.name
+        where = self.where = f"{self._name} at {self.location_name}"
+        if client.collection_exists(self._name):
+            metadata = client.get_collection(self._name).config.metadata or {}
+            if "rag" not in metadata:
+                raise RuntimeError(f"collection {where} was not made by rag: choose another "
+                                   f"store.collection")
+            spec.check_against(metadata["rag"], where)
+        elif not create:
+            return False
+        else:
+            vectors = {DENSE: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE)}
+            if spec.mrl_dim:
+                vectors[DENSE_MRL] = models.VectorParams(size=spec.mrl_dim,
+                                                         distance=models.Distance.COSINE)
+            sparse = None
+            if spec.sparse_idf is not None:
+                sparse = {SPARSE: models.SparseVectorParams(
+                    modifier=models.Modifier.IDF if spec.sparse_idf else None)}
+            client.create_collection(
+                self._name, vectors_config=vectors, sparse_vectors_config=sparse,
+                hnsw_config=models.HnswConfigDiff(m=self.hnsw_m,
+                                                  ef_construct=self.hnsw_ef_construct),
+                metadata={"rag": spec.manifest()},
+            )
+        self._count = client.count(self._name, exact=True).count
+        return True
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            records = self._client.retrieve(self._name, list(ids[start : start + 1000]),
+                                            with_payload=False, with_vectors=False)
+            found.update(str(r.id) for r in records)
+        return found
+
+    def upsert(self, points: Sequence[Point]) -> None:
+        from qdrant_client import models
+
+        structs = []
+        for p in points:
+            vectors: dict = {DENSE: p.dense.tolist()}
+            if self._spec.mrl_dim:
+                vectors[DENSE_MRL] = mrl_cut(p.dense, self._spec.mrl_dim).tolist()
+            if p.sparse is not None:
+                vectors[SPARSE] = models.SparseVector(indices=list(p.sparse[0]),
+                                                      values=list(p.sparse[1]))
+            structs.append(models.PointStruct(id=p.id, vector=vectors, payload=p.payload))
+        self._client.upsert(self._name, points=structs, wait=True)
+        self._count = self._client.count(self._name, exact=True).count
+
+    def ids(self) -> set[str]:
+        found: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self._client.scroll(self._name, offset=offset, limit=1000,
+                                                  with_payload=False, with_vectors=False)
+            found.update(str(r.id) for r in records)
+            if offset is None:
+                return found
+
+    def delete(self, ids: Sequence[str]) -> None:
+        from qdrant_client import models
+
+        self._client.delete(self._name, points_selector=models.PointIdsList(points=list(ids)))
+        self._count = self._client.count(self._name, exact=True).count
+
+    def count(self) -> int:
+        return self._count
+
+    def _params(self):
+        from qdrant_client import models
+
+        if self.url is None:  # local mode is always exact and warns about search params
+            return None
+        return models.SearchParams(exact=self._count < self.exact_below, hnsw_ef=self.hnsw_ef)
+
+    def _query(self, node: Plan):
+        from qdrant_client import models
+
+        if isinstance(node, Fuse):
+            if node.method == "rrf":
+                return models.RrfQuery(rrf=models.Rrf(k=node.k, weights=node.weights))
+            return models.FusionQuery(fusion=models.Fusion.DBSF)
+        if isinstance(node.vector, tuple):
+            return models.SparseVector(indices=list(node.vector[0]), values=list(node.vector[1]))
+        return list(node.vector)
+
+    def _prefetch(self, node: Plan):
+        from qdrant_client import models
+
+        return models.Prefetch(
+            query=self._query(node), using=getattr(node, "using", None), limit=node.limit,
+            prefetch=[self._prefetch(c) for c in node.prefetch] or None, params=self._params(),
+        )
+
+    def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
+        response = self._client.query_points(
+            self._name, query=self._query(plan), using=getattr(plan, "using", None),
+            prefetch=[self._prefetch(c) for c in plan.prefetch] or None,
+            limit=plan.limit + self.tie_margin, search_params=self._params(),
+            with_payload=with_payload, with_vectors=False,
+        )
+        hits = [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
+        return sort_hits(hits, plan.limit)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,159 @@
+"""The Qdrant engine embedded in-process (qdrant-edge): one shard directory per collection."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import qdrant_edge as qe
+
+from rag.store import (
+    DENSE,
+    DENSE_MRL,
+    SPARSE,
+    Fuse,
+    Hit,
+    IndexSpec,
+    Plan,
+    Point,
+    mrl_cut,
+    sort_hits,
+)
+
+MANIFEST = "rag_manifest.json"
+
+
+class EdgeStore:
+    def __init__(
+        self,
+        path: str,
+        collection: str | None = None,
+        exact_below: int = 20000,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 100,
+        hnsw_ef: int | None = None,
+        tie_margin: int = 10,
+    ) -> None:
+        self.root = Path(path)
+        self.collection = collection
+        self.exact_below = exact_below
+        self.hnsw_m = hnsw_m
+        self.hnsw_ef_construct = hnsw_ef_construct
+        self.hnsw_ef = hnsw_ef
+        self.tie_margin = tie_margin
+        self._shard: qe.EdgeShard | None = None
+        self._count = 0
+
+    def open(self, spec: IndexSpec, create: bool = True) -> bool:
+        self._spec = spec
+        self._dir = self.root / (self.collection or spec.name)
+        self.where = str(self._dir)
+        manifest = self._dir / MANIFEST
+        if manifest.exists():
+            spec.check_against(json.loads(manifest.read_text()), str(self._dir))
+            self._shard = qe.EdgeShard.load(str(self._dir))
+        elif self._dir.exists() and any(self._dir.iterdir()):
+            raise RuntimeError(
+                f"{self._dir} exists but is not a rag index (no {MANIFEST}): move it away "
+                f"or choose another store.path"
+            )
+        elif not create:
+            return False
+        else:
+            self._shard = self._create(spec)
+            manifest.write_text(json.dumps(spec.manifest(), indent=2, ensure_ascii=False))
+        self._count = self._shard.count(qe.CountRequest(exact=True))
+        return True
+
+    def _create(self, spec: IndexSpec) -> qe.EdgeShard:
+        vectors = {DENSE: qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine)}
+        if spec.mrl_dim:
+            vectors[DENSE_MRL] = qe.EdgeVectorParams(size=spec.mrl_dim, distance=qe.Distance.Cosine)
+        sparse = None
+        if spec.sparse_idf is not None:
+            modifier = qe.Modifier.Idf if spec.sparse_idf else None
+            sparse = {SPARSE: qe.EdgeSparseVectorParams(modifier=modifier)}
+        config = qe.EdgeConfig(
+            vectors=vectors,
+            sparse_vectors=sparse,
+            hnsw_config=qe.HnswIndexConfig(m=self.hnsw_m, ef_construct=self.hnsw_ef_construct,
+                                           full_scan_threshold=10000),  # KB, Qdrant default
+        )
+        try:
+            return qe.EdgeShard.create(str(self._dir), config)
+        except Exception:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            records = self._shard.retrieve(list(ids[start : start + 1000]), with_payload=False,
+                                           with_vector=False)
+            found.update(str(r.id) for r in records)
+        return found
+
+    def upsert(self, points: Sequence[Point]) -> None:
+        self._shard.update(qe.UpdateOperation.upsert_points([self._point(p) for p in points]))
+        self._count = self._shard.count(qe.CountRequest(exact=True))
+
+    def _point(self, p: Point) -> qe.Point:
+        vectors: dict = {DENSE: p.dense.tolist()}
+        if self._spec.mrl_dim:
+            vectors[DENSE_MRL] = mrl_cut(p.dense, self._spec.mrl_dim).tolist()
+        if p.sparse is not None:
+            vectors[SPARSE] = qe.SparseVector(list(p.sparse[0]), list(p.sparse[1]))
+        return qe.Point(p.id, vectors, p.payload)
+
+    def ids(self) -> set[str]:
+        found: set[str] = set()
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=1000, with_payload=False, with_vector=False))
+            found.update(str(r.id) for r in records)
+            if offset is None:
+                return found
+
+    def delete(self, ids: Sequence[str]) -> None:
+        self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
+        self._count = self._shard.count(qe.CountRequest(exact=True))
+
+    def count(self) -> int:
+        return self._count
+
+    def _params(self) -> qe.SearchParams:
+        return qe.SearchParams(exact=self._count < self.exact_below, hnsw_ef=self.hnsw_ef)
+
+    def _query(self, node: Plan):
+        if isinstance(node, Fuse):
+            if node.method == "rrf":
+                return qe.Fusion.Rrf(k=node.k, weights=node.weights)
+            return qe.Fusion.Dbsf()
+        vector = node.vector
+        if isinstance(vector, tuple):
+            vector = qe.SparseVector(list(vector[0]), list(vector[1]))
+        return qe.Query.Nearest(vector, using=node.using)
+
+    def _prefetch(self, node: Plan) -> qe.Prefetch:
+        return qe.Prefetch(limit=node.limit, query=self._query(node),
+                           prefetches=[self._prefetch(c) for c in node.prefetch] or None,
+                           params=self._params())
+
+    def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
+        request = qe.QueryRequest(
+            limit=plan.limit + self.tie_margin, query=self._query(plan),
+            prefetches=[self._prefetch(c) for c in plan.prefetch] or None,
+            params=self._params(), with_payload=with_payload, with_vector=False,
+        )
+        hits = [Hit(str(p.id), float(p.score), p.payload or {}) for p in self._shard.query(request)]
+        return sort_hits(hits, plan.limit)
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None
+
