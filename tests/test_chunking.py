@@ -1,0 +1,69 @@
+"""Chunks measured with the embedder's real tokenizer (the packaged MiniLM's tokenizer.json)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.chunking import MarkdownHeaderChunker, RecursiveTokenChunker
+from rag.documents import Document
+from rag.models import load_tokenizer
+from rag.readers import FolderReader
+from tests.conftest import MINILM, SAMPLE
+
+ENGLISH = " ".join(
+    f"Sentence {i} explains how the pump primes the boiler before brewing espresso."
+    for i in range(80)
+)
+CHINESE = "".join(f"第{i}条：出差住宿费用按照城市等级报销，超出部分需要审批。" for i in range(80))
+UNBROKEN = "x" * 3000 + "长" * 1500  # no separator at all: must still be cut to budget
+
+
+def real_tokens(text: str) -> int:
+    return len(load_tokenizer(MINILM).encode(text, add_special_tokens=False).ids)
+
+
+@pytest.mark.parametrize("size,overlap", [(200, 32), (64, 8), (16, 0)])
+def test_no_chunk_exceeds_its_token_budget(size, overlap):
+    chunker = RecursiveTokenChunker(MINILM, chunk_size=size, chunk_overlap=overlap)
+    docs = FolderReader(str(SAMPLE)).read()[0] + [
+        Document(ENGLISH, "en.txt"), Document(CHINESE, "zh.txt"), Document(UNBROKEN, "u.txt"),
+        Document(ENGLISH + "\n\n" + CHINESE, "mixed.txt"),
+    ]
+    chunks = chunker.split(docs)
+    assert len(chunks) > len(docs)
+    worst = max(real_tokens(c.text) for c in chunks)
+    assert worst <= size
+    assert worst >= size * 0.6  # and the budget is used, not wasted on tiny chunks
+
+
+def test_chunks_cover_the_document_text():
+    chunker = RecursiveTokenChunker(MINILM, chunk_size=48, chunk_overlap=0)
+    pieces = chunker.split_text(CHINESE)
+    assert "".join(pieces) == CHINESE  # Chinese: nothing lost, nothing added
+
+
+def test_chinese_splits_at_sentence_punctuation():
+    chunker = RecursiveTokenChunker(MINILM, chunk_size=60, chunk_overlap=0)
+    pieces = chunker.split_text(CHINESE)
+    assert all(p.endswith(("。", "；", "！", "？")) for p in pieces[:-1]), pieces[:3]
+
+
+def test_overlap_repeats_text_between_neighbours():
+    chunker = RecursiveTokenChunker(MINILM, chunk_size=50, chunk_overlap=20)
+    a, b = chunker.split_text(ENGLISH)[:2]
+    assert b.startswith(a.split(".")[-2].strip())  # the last full sentence of a starts b
+
+
+def test_markdown_chunker_keeps_sections_apart_and_records_them():
+    docs = [d for d in FolderReader(str(SAMPLE)).read()[0] if d.source.endswith(".md")]
+    chunks = MarkdownHeaderChunker(MINILM, chunk_size=200, chunk_overlap=0).split(docs)
+    warranty = [c for c in chunks if "two-year limited warranty" in c.text]
+    assert len(warranty) == 1
+    assert warranty[0].metadata["section"].endswith("> Warranty")
+    assert "descale" not in warranty[0].text.lower().split("warranty", 1)[0]
+    assert all(real_tokens(c.text) <= 200 for c in chunks)
+
+
+def test_invalid_overlap_is_refused():
+    with pytest.raises(ValueError, match="chunk_overlap"):
+        RecursiveTokenChunker(MINILM, chunk_size=10, chunk_overlap=10)

@@ -1,0 +1,163 @@
+"""Integration: the sample corpus through the real pipeline (packaged MiniLM, real engines)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.pipeline import Pipeline
+from rag.store import IndexMismatchError
+
+EN_QUESTION = "How long is the warranty on the espresso machine?"
+ZH_QUESTION = "一线城市出差住宿每晚可以报销多少钱？"
+
+
+@pytest.fixture(scope="module")
+def tmp_data(tmp_path_factory):
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_data):
+    from tests.conftest import SAMPLE, make_cfg
+
+    def build(*overrides):
+        cfg = make_cfg(f"data_dir={tmp_data}", f"corpus.path={SAMPLE}", "progress=false",
+                       *overrides)
+        return Pipeline.from_config(cfg)
+
+    pipeline = build()
+    report = pipeline.index()
+    pipeline.close()
+    return build, report
+
+
+class CountingEmbedder:
+    """Wraps the real embedder to count document encodings."""
+
+    def __init__(self, inner):
+        self.inner, self.encoded = inner, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode_documents(self, texts):
+        self.encoded += len(texts)
+        return self.inner.encode_documents(texts)
+
+
+def test_index_reports_what_it_did(indexed):
+    _, report = indexed
+    assert report.documents == 7  # 3 text files + 4 PDF pages
+    assert report.chunks == report.embedded == report.points > report.documents
+    assert report.skipped == []
+
+
+@pytest.mark.parametrize(("question", "source", "snippet"), [
+    (EN_QUESTION, "aurora-espresso-manual.md", "two-year limited warranty"),
+    (ZH_QUESTION, "travel-expense-policy-zh.md", "一线城市每晚不超过六百元"),
+    ("How many days of paid annual leave do employees get?", "company-handbook.pdf",
+     "28 days of paid annual leave"),
+    ("密码多久需要更换一次？", "company-handbook.pdf", "每九十天更换一次"),
+])
+def test_right_passage_first(indexed, question, source, snippet):
+    build, _ = indexed
+    pipeline = build()
+    pipeline.open_index()
+    timings: dict = {}
+    hits = pipeline.search(question, 5, timings)
+    pipeline.close()
+    assert hits[0].payload["source"] == source
+    assert snippet in hits[0].payload["text"]
+    assert set(timings) == {"embed_query_ms", "sparse_query_ms", "search_ms"}
+
+
+def test_pdf_hits_carry_their_page(indexed):
+    build, _ = indexed
+    pipeline = build()
+    pipeline.open_index()
+    hit = pipeline.search("How many days of paid annual leave do employees get?", 1)[0]
+    pipeline.close()
+    assert (hit.payload["page"], hit.payload["doc_id"]) == (2, "company-handbook.pdf#page=2")
+
+
+def test_reindex_unchanged_folder_embeds_nothing(indexed):
+    build, first = indexed
+    pipeline = build()
+    pipeline.embedder = spy = CountingEmbedder(pipeline.embedder)
+    report = pipeline.index()
+    pipeline.close()
+    assert (report.embedded, report.removed, report.points) == (0, 0, first.points)
+    assert spy.encoded == 0
+
+
+def test_new_mrl_dim_builds_a_new_collection_from_cached_embeddings(indexed):
+    build, first = indexed
+    pipeline = build("retriever=dense", "retriever.mrl_dim=64")
+    pipeline.embedder = spy = CountingEmbedder(pipeline.embedder)
+    report = pipeline.index()
+    hits = pipeline.search(EN_QUESTION, 3)
+    pipeline.close()
+    assert report.collection != first.collection
+    assert report.embedded == first.points and spy.encoded == 0  # all from the cache
+    # The corpus is smaller than mrl_limit, so the funnel must equal full-dimension search.
+    full = build("retriever=dense", "retriever.mrl_dim=null")
+    full.open_index(build_if_missing=True)
+    expected = full.search(EN_QUESTION, 3)
+    full.close()
+    assert [h.payload["content_hash"] for h in hits] == [
+        h.payload["content_hash"] for h in expected]
+    assert any("two-year limited warranty" in h.payload["text"] for h in hits)
+
+
+def test_cached_vectors_equal_fresh_encodings(indexed):
+    build, _ = indexed
+    pipeline = build()
+    texts = ["The warranty lasts two years.", "住宿费用按照城市等级报销"]
+    cached = pipeline.embed_documents(texts)
+    fresh = pipeline.embedder.encode_documents(texts)
+    np.testing.assert_allclose(cached, fresh, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(fresh, axis=1), 1.0, atol=1e-5)
+    pipeline.close()
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
+def test_embedded_engine_and_memory_store_agree(indexed, mode):
+    build, _ = indexed
+    results = []
+    for store in ("edge", "memory"):
+        pipeline = build(f"retriever={mode}", f"store={store}")
+        pipeline.open_index(build_if_missing=True)
+        results.append([h.id for h in pipeline.search(EN_QUESTION, 8)])
+        pipeline.close()
+    assert results[0] == results[1]
+
+
+def test_other_dimension_on_existing_index_is_refused_before_writing(indexed, tmp_path):
+    """A real (tiny, locally built) 64-d model against the 384-d index."""
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel
+
+    from rag.models import resolve_model
+    from tests.conftest import MINILM
+
+    minilm = resolve_model(MINILM)
+    bert = BertModel(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=1,
+                                num_attention_heads=2, intermediate_size=128))
+    bert.save_pretrained(tmp_path / "tiny")
+    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        (tmp_path / "tiny" / f).write_bytes((minilm / f).read_bytes())
+    word = models.Transformer(str(tmp_path / "tiny"))
+    SentenceTransformer(modules=[word, models.Pooling(64)]).save(str(tmp_path / "tiny-st"))
+
+    build, first = indexed
+    pipeline = build(f"embedder.model={tmp_path / 'tiny-st'}", "retriever.mrl_dim=32",
+                     f"store.collection={first.collection.rsplit('/', 1)[-1]}")
+    assert pipeline.embedder.dim == 64
+    with pytest.raises(IndexMismatchError, match="dim=384 but this configuration needs dim=64"):
+        pipeline.index()
+    pipeline.close()
+    untouched = build()
+    untouched.open_index()
+    assert untouched.store.count() == first.points
+    untouched.close()

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.readers import FolderReader, join_cjk_lines, join_pdf_lines
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def sample_docs():
+    docs, skipped = FolderReader(str(SAMPLE)).read()
+    assert skipped == []
+    return docs
+
+
+def test_real_pdf_keeps_page_numbers(sample_docs):
+    pages = {d.page: d.text for d in sample_docs if d.source == "company-handbook.pdf"}
+    assert sorted(pages) == [1, 2, 3, 4]
+    assert "28 days of paid annual leave" in pages[2]
+    assert "28 days" not in pages[1] + pages[3] + pages[4]
+    # Chinese page: wrapped lines joined without spaces, characters intact
+    assert "登录密码长度不得少于十二位，必须同时包含大小写字母" in pages[3]
+    assert "培训预算" in pages[4]
+
+
+def test_doc_ids_name_the_page(sample_docs):
+    ids = {d.doc_id for d in sample_docs}
+    assert "company-handbook.pdf#page=2" in ids
+    assert "aurora-espresso-manual.md" in ids
+
+
+def test_markdown_and_text_are_read_with_cjk_wrapping_removed(sample_docs):
+    by_source = {d.source: d for d in sample_docs if d.page is None}
+    assert set(by_source) == {"aurora-espresso-manual.md", "remote-work-policy.txt",
+                              "travel-expense-policy-zh.md"}
+    assert "每晚不超过四百五十元" in by_source["travel-expense-policy-zh.md"].text
+    assert "## Warranty" in by_source["aurora-espresso-manual.md"].text
+
+
+def test_line_joining_rules():
+    assert join_cjk_lines("每晚不超过\n六百元") == "每晚不超过六百元"
+    assert join_cjk_lines("段落一。\n\n段落二") == "段落一。\n\n段落二"
+    joined = join_pdf_lines("a wrapped\nline. Next\n\nparagraph")
+    assert joined == "a wrapped line. Next\n\nparagraph"
+    assert join_pdf_lines("Heading:\nbody") == "Heading:\nbody"
+
+
+def test_missing_folder_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="corpus.path="):
+        FolderReader(str(tmp_path / "nope")).read()
+
+
+def test_unreadable_file_is_skipped_with_reason(tmp_path):
+    (tmp_path / "good.txt").write_text("hello world")
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (tmp_path / "ignored.docx").write_bytes(b"x")
+    docs, skipped = FolderReader(str(tmp_path)).read()
+    assert [d.source for d in docs] == ["good.txt"]
+    assert [s.path for s in skipped] == ["bad.pdf"]

@@ -1,0 +1,199 @@
+"""Both Qdrant backends against a brute-force numpy computation of the same query plan."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rag.retriever import Retriever
+from rag.store import IndexMismatchError, IndexSpec, Point, mrl_cut, tie_key
+from rag.store.client import QdrantClientStore
+from rag.store.edge import EdgeStore
+
+N, DIM, MRL, VOCAB = 400, 32, 8, 60
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    dense = rng.normal(size=(N, DIM)).astype(np.float32)
+    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    sparse = []
+    for _ in range(N):
+        terms = sorted(rng.choice(VOCAB, size=rng.integers(1, 8), replace=False).tolist())
+        sparse.append((terms, rng.uniform(0.1, 2.0, size=len(terms)).round(6).tolist()))
+    ids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(N)]
+    points = [Point(ids[i], dense[i], sparse[i], {"n": i}) for i in range(N)]
+    query = rng.normal(size=DIM).astype(np.float32)
+    query /= np.linalg.norm(query)
+    return {"dense": dense, "sparse": sparse, "ids": ids, "points": points, "query": query,
+            "sparse_query": ([3, 10, 17, 42], [1.0, 1.0, 1.0, 1.0])}
+
+
+SPEC = IndexSpec("fixture", DIM, MRL, sparse_idf=True, fingerprint={"embedder": "fixture"})
+
+
+def _edge(tmp_path):
+    return EdgeStore(str(tmp_path / "edge"))
+
+
+def _memory(tmp_path):
+    return QdrantClientStore(location=":memory:")
+
+
+BACKENDS = {"edge": _edge, "memory": _memory}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request, tmp_path, data):
+    s = BACKENDS[request.param](tmp_path)
+    s.open(SPEC)
+    s.upsert(data["points"])
+    yield s
+    s.close()
+
+
+# ---- reference implementations ---------------------------------------------------------
+
+
+def ref_dense_funnel(data, mrl_limit, k):
+    q = data["query"]
+    first = mrl_cut(data["dense"], MRL) @ mrl_cut(q, MRL)
+    cands = np.argsort(-first, kind="stable")[:mrl_limit]
+    full = data["dense"][cands] @ q
+    return _ranked({data["ids"][c]: float(s) for c, s in zip(cands, full, strict=True)}, k)
+
+
+def ref_sparse_idf(data, k):
+    """Qdrant's IDF modifier: idf(t) = ln(1 + (N - n_t + 0.5) / (n_t + 0.5))."""
+    df = {}
+    for terms, _ in data["sparse"]:
+        for t in terms:
+            df[t] = df.get(t, 0) + 1
+    qt, qv = data["sparse_query"]
+    scores = {}
+    for i, (terms, vals) in enumerate(data["sparse"]):
+        d = dict(zip(terms, vals, strict=True))
+        s = sum(w * d[t] * math.log(1 + (N - df[t] + 0.5) / (df[t] + 0.5))
+                for t, w in zip(qt, qv, strict=True) if t in d)
+        if s > 0:
+            scores[data["ids"][i]] = s
+    return _ranked(scores, k)
+
+
+def ref_rrf(lists, k_rrf, weights=None):
+    """Qdrant's weighted RRF: 1 / ((rank0 + 1) / w + k - 1), summed over sources."""
+    weights = weights or [1.0] * len(lists)
+    scores: dict[str, float] = {}
+    for ranked, w in zip(lists, weights, strict=True):
+        for pos, (pid, _) in enumerate(ranked):
+            scores[pid] = scores.get(pid, 0.0) + 1 / ((pos + 1) / w + k_rrf - 1)
+    return scores
+
+
+def _ranked(scores: dict[str, float], k: int) -> list[tuple[str, float]]:
+    return sorted(scores.items(), key=lambda kv: tie_key(kv[1], kv[0]))[:k]
+
+
+def _ids(hits):
+    return [h.id for h in hits]
+
+
+# ---- tests -------------------------------------------------------------------------------
+
+
+def test_mrl_funnel_equals_brute_force(store, data):
+    retriever = Retriever(mode="dense", mrl_dim=MRL, mrl_limit=40)
+    hits = store.search(retriever.plan(data["query"], None, 10))
+    expected = ref_dense_funnel(data, 40, 10)
+    assert _ids(hits) == [pid for pid, _ in expected]
+    np.testing.assert_allclose([h.score for h in hits], [s for _, s in expected], rtol=1e-5)
+
+
+def test_funnel_with_a_narrow_first_pass_differs_from_full_search(store, data):
+    # Guards the test above: a funnel that silently searched the full vector would pass it.
+    narrow = store.search(Retriever(mode="dense", mrl_dim=MRL, mrl_limit=10)
+                          .plan(data["query"], None, 10))
+    full = ref_dense_funnel(data, N, 10)
+    assert _ids(narrow) == [p for p, _ in ref_dense_funnel(data, 10, 10)]
+    assert _ids(narrow) != [p for p, _ in full]
+
+
+def test_sparse_idf_equals_reference(store, data):
+    hits = store.search(Retriever(mode="sparse").plan(None, data["sparse_query"], 15))
+    expected = ref_sparse_idf(data, 15)
+    assert _ids(hits) == [pid for pid, _ in expected]
+    np.testing.assert_allclose([h.score for h in hits], [s for _, s in expected], rtol=1e-4)
+
+
+@pytest.mark.parametrize(("k", "weights"), [(60, None), (2, None), (60, (1.0, 3.0)),
+                                            (10, (2.0, 0.5))])
+def test_rrf_fusion_equals_reference(store, data, k, weights):
+    dw, sw = weights or (1.0, 1.0)
+    retriever = Retriever(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
+                          sparse_limit=30, rrf_k=k, dense_weight=dw, sparse_weight=sw)
+    hits = store.search(retriever.plan(data["query"], data["sparse_query"], 10))
+    fused = ref_rrf([ref_dense_funnel(data, 60, 30), ref_sparse_idf(data, 30)], k,
+                    list(weights) if weights else None)
+    expected = _ranked(fused, 10)
+    assert _ids(hits) == [pid for pid, _ in expected]
+    np.testing.assert_allclose([h.score for h in hits], [s for _, s in expected], rtol=1e-5)
+
+
+def test_backends_agree_on_every_plan(tmp_path, data):
+    stores = []
+    for make in BACKENDS.values():
+        s = make(tmp_path)
+        s.open(SPEC)
+        s.upsert(data["points"])
+        stores.append(s)
+    for retriever in (Retriever(mode="dense", mrl_dim=MRL), Retriever(mode="sparse"),
+                      Retriever(mode="hybrid", mrl_dim=MRL),
+                      Retriever(mode="hybrid", mrl_dim=MRL, fusion="dbsf")):
+        plan = retriever.plan(data["query"], data["sparse_query"], 10)
+        edge, memory = (s.search(plan) for s in stores)
+        assert _ids(edge) == _ids(memory), retriever.mode
+    for s in stores:
+        s.close()
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize("change", [{"dim": 64}, {"mrl_dim": 16}, {"sparse_idf": None}])
+def test_mismatched_index_is_refused_before_writing(tmp_path, data, backend, change):
+    store = BACKENDS[backend](tmp_path)
+    store.open(SPEC)
+    store.upsert(data["points"][:5])
+    if backend == "edge":  # a new process opens the shard from disk
+        store.close()
+        store = BACKENDS[backend](tmp_path)
+    other = IndexSpec(**{**SPEC.__dict__, **change})
+    with pytest.raises(IndexMismatchError, match="Nothing was written") as err:
+        store.open(other)
+    key = next(iter(change))
+    assert f"{key}=" in str(err.value)
+    store.open(SPEC)
+    assert store.count() == 5
+
+
+def test_different_embedder_with_same_dimension_is_refused(tmp_path):
+    store = EdgeStore(str(tmp_path / "edge"), collection="shared")
+    store.open(SPEC)
+    store.close()
+    other = IndexSpec("other", DIM, MRL, True, fingerprint={"embedder": "another-model"})
+    with pytest.raises(IndexMismatchError, match="another-model"):
+        EdgeStore(str(tmp_path / "edge"), collection="shared").open(other)
+
+
+def test_persisted_edge_index_reopens_with_its_points(tmp_path, data):
+    store = EdgeStore(str(tmp_path / "edge"))
+    store.open(SPEC)
+    store.upsert(data["points"])
+    store.close()
+    reopened = EdgeStore(str(tmp_path / "edge"))
+    assert reopened.open(SPEC, create=False)
+    assert reopened.count() == N
+    assert reopened.ids() == set(data["ids"])
+    reopened.close()
+    assert not EdgeStore(str(tmp_path / "nothing")).open(SPEC, create=False)
