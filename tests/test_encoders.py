@@ -1,0 +1,65 @@
+"""The encoders on real packaged weights: MiniLM (both libraries) and SPLADE-tiny."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.embedders import FlagEmbedder, SentenceTransformerEmbedder
+from rag.sparse.learned import BgeM3LexicalEncoder, SpladeEncoder
+from tests.conftest import MINILM
+
+TEXTS = ["The espresso machine has a two-year warranty.", "Hotels are reimbursed per night."]
+QUERIES = ["how long is the warranty"]
+
+
+@pytest.fixture(scope="module")
+def st():
+    return SentenceTransformerEmbedder(MINILM)
+
+
+def test_flagembedding_and_sentence_transformers_agree_on_minilm(st):
+    flag = FlagEmbedder(MINILM, pooling_method="mean", max_length=256)
+    assert flag.dim == st.dim == 384
+    np.testing.assert_allclose(flag.encode_documents(TEXTS), st.encode_documents(TEXTS),
+                               atol=1e-4)
+    np.testing.assert_allclose(flag.encode_queries(QUERIES), st.encode_queries(QUERIES),
+                               atol=1e-4)
+    assert flag.fingerprint != st.fingerprint
+
+
+def test_prompts_reach_the_model(st):
+    prompted = SentenceTransformerEmbedder(MINILM, query_prompt="query: ",
+                                           document_prompt="passage: ")
+    np.testing.assert_allclose(prompted.encode_queries(QUERIES),
+                               st.encode_documents(["query: " + QUERIES[0]]), atol=1e-5)
+    np.testing.assert_allclose(prompted.encode_documents(TEXTS[:1]),
+                               st.encode_documents(["passage: " + TEXTS[0]]), atol=1e-5)
+    assert prompted.fingerprint != st.fingerprint
+
+
+def test_dense_ranking_is_meaningful(st):
+    docs, q = st.encode_documents(TEXTS), st.encode_queries(QUERIES)[0]
+    assert docs[0] @ q > docs[1] @ q + 0.2
+
+
+def test_splade_vectors_are_sparse_and_match_on_shared_terms():
+    enc = SpladeEncoder("package:cognition/model")
+    docs = enc.encode_documents(TEXTS)
+    (qi, qv), = enc.encode_queries(QUERIES)
+    for ids, vals in docs:
+        assert ids == sorted(set(ids)) and all(v > 0 for v in vals)
+        assert 0 < len(ids) < 30522 // 10
+
+    def dot(doc):
+        d = dict(zip(*doc, strict=True))
+        return sum(v * d.get(i, 0.0) for i, v in zip(qi, qv, strict=True))
+
+    assert dot(docs[0]) > 2 * dot(docs[1])
+    assert not enc.idf
+
+
+def test_bge_m3_lexical_refuses_checkpoint_without_sparse_head():
+    enc = BgeM3LexicalEncoder(MINILM)
+    with pytest.raises(FileNotFoundError, match="sparse_linear.pt"):
+        enc.encode_documents(TEXTS)
