@@ -1,0 +1,94 @@
+"""Rerankers on real (locally built, tiny) cross-encoder checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.models import ModelNotFoundError, resolve_model
+from rag.rerank import BgeReranker, CrossEncoderReranker, MissingHeadError
+from rag.store import Hit
+from tests.conftest import MINILM
+
+QUERY = "How long is the warranty?"
+TEXTS = ["The warranty lasts two years.", "Descale every three months.",
+         "Hotels are reimbursed per night.", "Registering extends the warranty.",
+         "Grind 18 grams of coffee.", "密码每九十天更换一次。"]
+
+
+def _tiny_bert(path, head: bool):
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64, num_labels=1)
+    model = BertForSequenceClassification(config) if head else BertModel(config)
+    model.save_pretrained(path)
+    minilm = resolve_model(MINILM)
+    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        (path / f).write_bytes((minilm / f).read_bytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def cross_encoder(tmp_path_factory):
+    return _tiny_bert(tmp_path_factory.mktemp("ce"), head=True)
+
+
+def reference_scores(path, pairs):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path).eval()
+    with torch.no_grad():
+        batch = tok([q for q, _ in pairs], [t for _, t in pairs], padding=True,
+                    truncation=True, return_tensors="pt")
+        return model(**batch).logits[:, 0].tolist()
+
+
+@pytest.mark.parametrize("cls", [BgeReranker, CrossEncoderReranker])
+def test_order_follows_the_cross_encoder_scores(cross_encoder, cls):
+    hits = [Hit(f"id{i}", 1.0 - i / 10, {"text": t}) for i, t in enumerate(TEXTS)]
+    reranker = cls(str(cross_encoder), top_n=5, max_length=128)
+    out = reranker.rerank(QUERY, hits, top_k=3)
+    expected = reference_scores(cross_encoder, [(QUERY, t) for t in TEXTS[:5]])
+    order = sorted(range(5), key=lambda i: -expected[i])[:3]
+    assert [h.id for h in out] == [f"id{i}" for i in order]
+    assert [h.score for h in out] == pytest.approx([expected[i] for i in order], abs=1e-4)
+    # the retrieval score is kept beside the reranker's
+    assert [h.payload["retrieval_score"] for h in out] == [1.0 - i / 10 for i in order]
+    assert "id5" not in {h.id for h in out}  # beyond top_n: never scored
+
+
+@pytest.mark.parametrize("cls", [BgeReranker, CrossEncoderReranker])
+def test_checkpoint_without_a_trained_head_is_refused(tmp_path, cls):
+    headless = _tiny_bert(tmp_path / "headless", head=False)
+    with pytest.raises(MissingHeadError, match="no sequence-classification head"):
+        cls(str(headless)).rerank(QUERY, [Hit("a", 1.0, {"text": "x"})], 1)
+    with pytest.raises(MissingHeadError):  # an embedding model is not a reranker either
+        cls(MINILM).rerank(QUERY, [Hit("a", 1.0, {"text": "x"})], 1)
+
+
+def test_unreachable_hub_id_says_to_pass_a_local_path(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    resolve_model.cache_clear()
+    with pytest.raises(ModelNotFoundError, match="pass its directory"):
+        BgeReranker("BAAI/bge-reranker-v2-m3").rerank(QUERY, [Hit("a", 1.0, {"text": "x"})], 1)
+    resolve_model.cache_clear()
+
+
+def test_pipeline_reranks_the_fused_candidates(cross_encoder, cfg_factory):
+    from rag.pipeline import Pipeline
+
+    cfg = cfg_factory("reranker=bge", f"reranker.model={cross_encoder}", "reranker.top_n=8",
+                      "llm=none")
+    pipeline = Pipeline.from_config(cfg)
+    pipeline.open_index(build_if_missing=True)
+    timings: dict = {}
+    hits = pipeline.search(QUERY, 3, timings)
+    pipeline.close()
+    assert len(hits) == 3 and "rerank_ms" in timings
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all("retrieval_score" in h.payload for h in hits)
