@@ -1,0 +1,146 @@
+"""The answer stage: prompt, citations, extractive answers, and a real OpenAI-protocol
+endpoint on 127.0.0.1 driven through llama-index by the query command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.answer import (
+    answer,
+    approx_tokens,
+    build_messages,
+    parse_citations,
+    select_passages,
+)
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.store import Hit
+from tests.conftest import SAMPLE
+from tests.openai_server import ChatServer
+from tests.test_cli import run
+
+QUESTION = "How long is the warranty on the espresso machine?"
+
+
+def hit(text, source="a.md", page=None, score=1.0, i=0):
+    return Hit(f"id-{i}", score, {"text": text, "source": source, "page": page})
+
+
+def test_parse_citations():
+    text = "Two years [1], three if registered [1][3]; see also [2, 4] and [9] and [0]."
+    assert parse_citations(text, 4) == [1, 3, 2, 4]
+    assert parse_citations("两年【1】不算，[2]算", 3) == [2]
+    assert parse_citations("no citations", 3) == []
+
+
+def test_prompt_numbers_passages_with_source_and_page():
+    passages = [hit("Warranty is two years.", "manual.md"), hit("28 days.", "hb.pdf", page=2)]
+    system, user = build_messages(QUESTION, passages, 1000)
+    assert system["role"] == "system" and "[1]" in system["content"]
+    assert "do not answer" in system["content"]
+    assert "[1] (manual.md)\nWarranty is two years." in user["content"]
+    assert "[2] (hb.pdf, page 2)\n28 days." in user["content"]
+    assert user["content"].endswith(f"Question: {QUESTION}\nAnswer:")
+
+
+def test_context_is_cut_to_the_token_budget():
+    long = [hit("word " * 400, i=i) for i in range(6)]
+    chosen = select_passages(long, context_tokens=1200, max_passages=8)
+    assert len(chosen) == 2  # ~512 tokens each
+    _, user = build_messages(QUESTION, [hit("长" * 5000)], context_tokens=300)
+    assert approx_tokens(user["content"]) < 400
+    assert approx_tokens("长" * 10) == 10 and approx_tokens("abcd" * 10) == 10
+
+
+def test_extractive_answer_picks_the_matching_sentences_and_cites():
+    passages = [hit("## Cleaning\n\nDescale every three months. The warranty lasts two years "
+                    "from purchase. Use citric acid.", i=0),
+                hit("住宿费用按照城市等级报销。一线城市每晚不超过六百元。", i=1)]
+    result = answer(ExtractiveAnswerer(max_passages=2, max_chars=60), QUESTION, passages)
+    first, second = result.text.split("\n\n")
+    assert first == "The warranty lasts two years from purchase. [1]"
+    assert second.endswith("[2]") and "。" in second
+    assert result.citations == [1, 2]
+
+
+def test_streaming_and_blocking_answers_are_the_same():
+    passages = [hit("The warranty lasts two years.")]
+    streamed: list[str] = []
+    a = answer(ExtractiveAnswerer(), QUESTION, passages, on_text=streamed.append)
+    b = answer(ExtractiveAnswerer(), QUESTION, passages)
+    assert a.text == b.text == "".join(streamed).strip()
+
+
+REPLY = ["The Aurora X2 ", "has a two-year ", "warranty [1]", ", three years if ",
+         "registered [1][2]. ", "Unrelated [9]."]
+
+
+@pytest.fixture
+def chat_server():
+    with ChatServer(REPLY) as server:
+        yield server
+
+
+def _query(server, tmp_path, *extra):
+    return run("-m", "rag.query", QUESTION, "llm=openai_like", f"llm.llm.api_base={server.url}",
+               "llm.llm.model=test-model", "llm.llm.api_key=sk-test", "progress=false",
+               f"corpus.path={SAMPLE}", *extra, data_dir=tmp_path)
+
+
+def test_streamed_answer_through_a_real_openai_endpoint(chat_server, tmp_path):
+    proc = _query(chat_server, tmp_path)
+    (request,) = chat_server.requests
+    body = request["body"]
+    assert body["model"] == "test-model" and body["stream"] is True
+    assert request["auth"] == "Bearer sk-test"
+    system, user = body["messages"]
+    assert system["role"] == "system" and "square brackets" in system["content"]
+    assert f"Question: {QUESTION}" in user["content"]
+    assert "[1] (aurora-espresso-manual.md)" in user["content"]
+    assert "two-year limited warranty" in user["content"]
+    answer_text = proc.stdout.split("Answer:\n", 1)[1]
+    assert answer_text.startswith("".join(REPLY).strip())
+    sources = answer_text.split("Sources:\n", 1)[1].splitlines()
+    assert sources[0] == "  [1] aurora-espresso-manual.md"
+    assert sources[1].startswith("  [2] ") and len(sources) == 2  # [9] is not a passage
+
+
+def test_json_answer_uses_the_blocking_protocol(chat_server, tmp_path):
+    proc = _query(chat_server, tmp_path, "--json")
+    out = json.loads(proc.stdout)
+    assert chat_server.requests[0]["body"].get("stream") in (None, False)
+    assert out["answer"] == "".join(REPLY).strip()
+    assert [c["n"] for c in out["citations"]] == [1, 2]
+    assert out["citations"][0]["source"] == "aurora-espresso-manual.md"
+    assert out["citations"][0]["id"] == out["passages"][0]["id"]
+    assert set(out["timings_ms"]) >= {"embed_query_ms", "search_ms", "answer_ms", "total_ms"}
+
+
+def test_uncited_answer_gets_an_attributed_citation():
+    from rag.answer import attribute_citation
+
+    passages = [hit("Grind 18 grams of coffee.", i=0),
+                hit("The Aurora X2 comes with a two-year limited warranty.", i=1)]
+
+    class Uncited(ExtractiveAnswerer):
+        def complete(self, question, passages):
+            return "The warranty of the Aurora lasts two years."
+
+    result = answer(Uncited(), QUESTION, passages)
+    assert (result.citations, result.attributed) == ([2], True)
+    assert answer(Uncited(), QUESTION, passages, attribute=False).citations == []
+    assert attribute_citation("Nothing in common here.", passages) == []
+    cited = answer(ExtractiveAnswerer(), QUESTION, passages)
+    assert cited.citations and not cited.attributed
+
+
+@pytest.mark.slow
+def test_local_smollm2_answers_from_the_sample_with_a_citation(tmp_path):
+    proc = run("-m", "rag.query", QUESTION, "llm=local", "progress=false",
+               f"corpus.path={SAMPLE}", "--json", data_dir=tmp_path)
+    out = json.loads(proc.stdout)
+    assert out["answer"].strip()
+    assert out["citations"], out["answer"]
+    cited = {c["source"] for c in out["citations"]}
+    assert cited == {"aurora-espresso-manual.md"}, (out["answer"], cited)
