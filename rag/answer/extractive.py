@@ -14,7 +14,7 @@ _CJK_START = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 class ExtractiveAnswerer:
-    def __init__(self, max_passages: int = 2, max_chars: int = 400) -> None:
+    def __init__(self, max_passages: int = 2, max_chars: int = 240) -> None:
         self.max_passages = max_passages
         self.max_chars = max_chars
 
