@@ -9,13 +9,9 @@ from rag.models import resolve_model, weights_signature
 from rag.sparse import SparseVec
 
 
-def _fp(kind: str, model: str, *extra) -> str:
-    desc = f"{model}|{weights_signature(resolve_model(model))}|{extra}"
-    return f"{kind}-{hashlib.sha256(desc.encode()).hexdigest()[:12]}"
-
-
-class SpladeEncoder:
+class _LearnedSparse:
     idf = False
+    kind = ""
 
     def __init__(self, model: str, batch_size: int = 32, max_length: int = 256,
                  device: str = "cpu") -> None:
@@ -27,7 +23,12 @@ class SpladeEncoder:
 
     @property
     def fingerprint(self) -> str:
-        return _fp("splade", self.model, self.max_length)
+        desc = f"{self.model}|{weights_signature(resolve_model(self.model))}|{self.max_length}"
+        return f"{self.kind}-{hashlib.sha256(desc.encode()).hexdigest()[:12]}"
+
+
+class SpladeEncoder(_LearnedSparse):
+    kind = "splade"
 
     def _load(self):
         if self._model is None:
@@ -56,23 +57,15 @@ class SpladeEncoder:
             texts, batch_size=self.batch_size, convert_to_sparse_tensor=True))
 
 
-class BgeM3LexicalEncoder:
+class BgeM3LexicalEncoder(_LearnedSparse):
     """bge-m3's lexical weights. Refuses a checkpoint without ``sparse_linear.pt``:
     FlagEmbedding would otherwise initialise that head at random and return noise."""
 
-    idf = False
+    kind = "bgem3-lexical"
 
     def __init__(self, model: str = "BAAI/bge-m3", batch_size: int = 16,
                  max_length: int = 512, device: str = "cpu") -> None:
-        self.model = model
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.device = device
-        self._model = None
-
-    @property
-    def fingerprint(self) -> str:
-        return _fp("bgem3-lexical", self.model, self.max_length)
+        super().__init__(model, batch_size, max_length, device)
 
     def _load(self):
         if self._model is None:

@@ -95,14 +95,6 @@ class QdrantClientStore:
         self._count = client.count(self._name, exact=True).count
         return True
 
-    def existing_ids(self, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), 1000):
-            records = self._client.retrieve(self._name, list(ids[start : start + 1000]),
-                                            with_payload=False, with_vectors=False)
-            found.update(str(r.id) for r in records)
-        return found
-
     def upsert(self, points: Sequence[Point]) -> None:
         from qdrant_client import models
 

@@ -87,14 +87,6 @@ class EdgeStore:
             shutil.rmtree(self._dir, ignore_errors=True)
             raise
 
-    def existing_ids(self, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), 1000):
-            records = self._shard.retrieve(list(ids[start : start + 1000]), with_payload=False,
-                                           with_vector=False)
-            found.update(str(r.id) for r in records)
-        return found
-
     def upsert(self, points: Sequence[Point]) -> None:
         self._shard.update(qe.UpdateOperation.upsert_points([self._point(p) for p in points]))
         self._count = self._shard.count(qe.CountRequest(exact=True))
