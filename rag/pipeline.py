@@ -104,11 +104,6 @@ class Pipeline:
 
         stored = self.store.ids()
         todo = [c for c in chunks if c.point_id not in stored]
-        if prune:
-            stale = sorted(stored - {c.point_id for c in chunks})
-            if stale:
-                self.store.delete(stale)
-            report.removed = len(stale)
         if todo:
             vectors = self.embed_documents([c.text for c in todo])
             batches = range(0, len(todo), self.batch_size)
@@ -116,6 +111,11 @@ class Pipeline:
                 self.store.upsert(self._points(todo[i : i + self.batch_size],
                                                vectors[i : i + self.batch_size]))
         report.embedded = len(todo)
+        if prune:  # after the upsert: a changed file is never absent from the index
+            stale = sorted(stored - {c.point_id for c in chunks})
+            if stale:
+                self.store.delete(stale)
+            report.removed = len(stale)
         report.points = self.store.count()
         report.seconds = time.perf_counter() - start
         return report

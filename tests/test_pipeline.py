@@ -161,3 +161,41 @@ def test_other_dimension_on_existing_index_is_refused_before_writing(indexed, tm
     untouched.open_index()
     assert untouched.store.count() == first.points
     untouched.close()
+
+
+def test_changed_and_deleted_files_replace_their_chunks(tmp_path):
+    import shutil
+
+    from tests.conftest import SAMPLE, make_cfg
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+
+    def build():
+        return Pipeline.from_config(make_cfg(f"data_dir={tmp_path}", f"corpus.path={corpus}",
+                                             "progress=false"))
+
+    def index():
+        pipeline = build()
+        pipeline.embedder = spy = CountingEmbedder(pipeline.embedder)
+        report = pipeline.index()
+        pipeline.close()
+        return report, spy.encoded
+
+    first, _ = index()
+    policy = corpus / "remote-work-policy.txt"
+    policy.write_text("Remote Work Policy\n\nThe stipend is now 800 euros.\n")
+    (corpus / "travel-expense-policy-zh.md").unlink()
+    second, encoded = index()
+    assert encoded == 1  # only the changed file's one new chunk is embedded
+    assert second.embedded == 1
+    assert second.documents == first.documents - 1
+    assert second.points == second.chunks == first.points - second.removed + 1
+    pipeline = build()
+    pipeline.open_index()
+    texts = [h.payload["text"] for h in pipeline.search("remote work stipend euros", 20)]
+    sources = {h.payload["source"] for h in pipeline.search("住宿 报销", 20)}
+    pipeline.close()
+    assert any("800 euros" in t for t in texts)
+    assert not any("500 euros" in t for t in texts)
+    assert "travel-expense-policy-zh.md" not in sources
