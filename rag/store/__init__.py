@@ -68,6 +68,15 @@ class Point:
     sparse: SparseVec | None
     payload: dict
 
+    def named_vectors(self, mrl_dim: int | None) -> dict:
+        """The schema's named vectors; the MRL vector is derived here, never encoded."""
+        vectors: dict = {DENSE: self.dense.tolist()}
+        if mrl_dim:
+            vectors[DENSE_MRL] = mrl_cut(self.dense, mrl_dim).tolist()
+        if self.sparse is not None:
+            vectors[SPARSE] = self.sparse
+        return vectors
+
 
 @dataclass
 class Nearest:

@@ -12,10 +12,10 @@ from rag.store import (
     SPARSE,
     Fuse,
     Hit,
+    IndexMismatchError,
     IndexSpec,
     Plan,
     Point,
-    mrl_cut,
     sort_hits,
 )
 
@@ -72,7 +72,7 @@ class QdrantClientStore:
         if client.collection_exists(self._name):
             metadata = client.get_collection(self._name).config.metadata or {}
             if "rag" not in metadata:
-                raise RuntimeError(f"collection {where} was not made by rag: choose another "
+                raise IndexMismatchError(f"collection {where} was not made by rag: choose another "
                                    f"store.collection")
             spec.check_against(metadata["rag"], where)
         elif not create:
@@ -100,12 +100,10 @@ class QdrantClientStore:
 
         structs = []
         for p in points:
-            vectors: dict = {DENSE: p.dense.tolist()}
-            if self._spec.mrl_dim:
-                vectors[DENSE_MRL] = mrl_cut(p.dense, self._spec.mrl_dim).tolist()
-            if p.sparse is not None:
-                vectors[SPARSE] = models.SparseVector(indices=list(p.sparse[0]),
-                                                      values=list(p.sparse[1]))
+            vectors = p.named_vectors(self._spec.mrl_dim)
+            if SPARSE in vectors:
+                indices, values = vectors[SPARSE]
+                vectors[SPARSE] = models.SparseVector(indices=list(indices), values=list(values))
             structs.append(models.PointStruct(id=p.id, vector=vectors, payload=p.payload))
         self._client.upsert(self._name, points=structs, wait=True)
         self._count = self._client.count(self._name, exact=True).count

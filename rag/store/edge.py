@@ -15,10 +15,10 @@ from rag.store import (
     SPARSE,
     Fuse,
     Hit,
+    IndexMismatchError,
     IndexSpec,
     Plan,
     Point,
-    mrl_cut,
     sort_hits,
 )
 
@@ -55,7 +55,7 @@ class EdgeStore:
             spec.check_against(json.loads(manifest.read_text()), str(self._dir))
             self._shard = qe.EdgeShard.load(str(self._dir))
         elif self._dir.exists() and any(self._dir.iterdir()):
-            raise RuntimeError(
+            raise IndexMismatchError(
                 f"{self._dir} exists but is not a rag index (no {MANIFEST}): move it away "
                 f"or choose another store.path"
             )
@@ -92,11 +92,9 @@ class EdgeStore:
         self._count = self._shard.count(qe.CountRequest(exact=True))
 
     def _point(self, p: Point) -> qe.Point:
-        vectors: dict = {DENSE: p.dense.tolist()}
-        if self._spec.mrl_dim:
-            vectors[DENSE_MRL] = mrl_cut(p.dense, self._spec.mrl_dim).tolist()
-        if p.sparse is not None:
-            vectors[SPARSE] = qe.SparseVector(list(p.sparse[0]), list(p.sparse[1]))
+        vectors = p.named_vectors(self._spec.mrl_dim)
+        if SPARSE in vectors:
+            vectors[SPARSE] = qe.SparseVector(*map(list, vectors[SPARSE]))
         return qe.Point(p.id, vectors, p.payload)
 
     def ids(self) -> set[str]:
