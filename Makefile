@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install index query test test-slow lint sample-pdf clean-index help
+.PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
@@ -13,6 +13,8 @@ help:
 	@echo "make test             the test suite (fast tier, what CI runs)"
 	@echo "make test-slow        slow end-to-end tests"
 	@echo "make lint             ruff"
+	@echo "make data             fetch the evaluation data sets into data/datasets"
+	@echo "make eval-report      re-run the committed InsuranceQA comparison (long)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -46,6 +48,15 @@ lint: $(STAMP)
 
 sample-pdf: $(STAMP)
 	$(PY) scripts/make_sample_pdf.py data/sample/company-handbook.pdf
+
+# Evaluation data comes from the package registries at set-up time and is never committed
+# (InsuranceQA: research-only licence).
+data: $(STAMP)
+	$(PY) -m pip install --quiet insuranceqa-data==1.2
+	$(PY) scripts/prepare_insuranceqa.py data/datasets
+
+eval-report: data
+	bash scripts/insuranceqa_report.sh
 
 clean-index:
 	rm -rf data/index data/cache

@@ -49,6 +49,8 @@ class RecursiveTokenChunker:
         return len(load_tokenizer(self.tokenizer).encode(text, add_special_tokens=False).ids)
 
     def split_text(self, text: str) -> list[str]:
+        if self.count_tokens(text) <= self.chunk_size:  # most short documents: one chunk
+            return [text.strip()] if text.strip() else []
         if self._splitter is None:
             from langchain_text_splitters import RecursiveCharacterTextSplitter
 

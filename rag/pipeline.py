@@ -30,6 +30,8 @@ class IndexReport:
     points: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    encoded: int = 0  # texts the model encoded (the rest came from the embedding cache)
+    embed_seconds: float = 0.0  # time to get the new chunks' vectors, cache included
 
 
 def _progress(iterable, enabled: bool, **kwargs):
@@ -105,7 +107,9 @@ class Pipeline:
         stored = self.store.ids()
         todo = [c for c in chunks if c.point_id not in stored]
         if todo:
-            vectors = self.embed_documents([c.text for c in todo])
+            t = time.perf_counter()
+            vectors, report.encoded = self._embed([c.text for c in todo])
+            report.embed_seconds = time.perf_counter() - t
             batches = range(0, len(todo), self.batch_size)
             for i in _progress(batches, self.progress, desc="upsert", unit="batch"):
                 self.store.upsert(self._points(todo[i : i + self.batch_size],
@@ -116,6 +120,7 @@ class Pipeline:
             if stale:
                 self.store.delete(stale)
             report.removed = len(stale)
+        self.store.optimize()  # builds the HNSW graph where the store searches by it
         report.points = self.store.count()
         report.seconds = time.perf_counter() - start
         return report
@@ -128,11 +133,15 @@ class Pipeline:
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Full-dimension document vectors, from the cache where possible."""
+        return self._embed(texts)[0]
+
+    def _embed(self, texts: list[str]) -> tuple[np.ndarray, int]:
         cache = EmbeddingCache(self.cache_dir / "embeddings", self.embedder.fingerprint)
         try:
             found = cache.get(texts)
             missing = list({text_hash(t): t for t in texts if text_hash(t) not in found}.values())
-            batch = max(self.embedder.batch_size, 1) * 4
+            # Large calls let the model sort texts by length and pad less; the bar still moves.
+            batch = max(self.embedder.batch_size, 1) * 16
             bar = _progress(None, self.progress and bool(missing), desc="embed", unit="chunk",
                             total=len(missing))
             for i in range(0, len(missing), batch):
@@ -145,7 +154,7 @@ class Pipeline:
             if bar is not None:
                 bar.close()
             log.info("embedded %d texts, %d from cache", len(missing), len(texts) - len(missing))
-            return np.stack([found[text_hash(t)] for t in texts])
+            return np.stack([found[text_hash(t)] for t in texts]), len(missing)
         finally:
             cache.close()
 

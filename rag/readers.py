@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -97,3 +98,39 @@ class FolderReader:
             Document(text=join_pdf_lines(page.extract_text() or ""), source=rel, page=number)
             for number, page in enumerate(reader.pages, start=1)
         ]
+
+
+class BeirCorpusReader:
+    """A BEIR ``corpus.jsonl`` (``{"_id", "title", "text"}`` per line): one Document per
+    line, whose doc id is the BEIR ``_id`` so that retrieval runs match the qrels."""
+
+    def __init__(self, path: str, title: bool = True) -> None:
+        self.path = Path(path).expanduser()
+        self.title = title
+
+    @property
+    def name(self) -> str:
+        return self.path.parent.name if self.path.name == "corpus.jsonl" else self.path.stem
+
+    @property
+    def fingerprint(self) -> dict:
+        stat = self.path.stat()
+        return {"beir": str(self.path.resolve()), "size": stat.st_size, "title": self.title}
+
+    def read(self) -> tuple[list[Document], list[Skipped]]:
+        if not self.path.is_file():
+            raise FileNotFoundError(
+                f"{self.path} does not exist: run `make data` for the packaged data sets, or "
+                f"point corpus.path at a BEIR corpus.jsonl"
+            )
+        documents = []
+        with self.path.open(encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                text = row.get("text", "")
+                if self.title and row.get("title"):
+                    text = f"{row['title']}\n\n{text}"
+                documents.append(Document(text=text, source=str(row["_id"])))
+        return [d for d in documents if d.text.strip()], []

@@ -124,6 +124,15 @@ class QdrantClientStore:
         self._client.delete(self._name, points_selector=models.PointIdsList(points=list(ids)))
         self._count = self._client.count(self._name, exact=True).count
 
+    def optimize(self) -> None:
+        pass  # a server optimises by itself; local mode is brute force
+
+    def sample_vectors(self, n: int) -> list[dict]:
+        records, _ = self._client.scroll(self._name, limit=n, with_payload=False,
+                                         with_vectors=True)
+        return [{name: (list(v.indices), list(v.values)) if hasattr(v, "indices") else v
+                 for name, v in r.vector.items()} for r in records]
+
     def count(self) -> int:
         return self._count
 

@@ -111,6 +111,15 @@ class EdgeStore:
         self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
         self._count = self._shard.count(qe.CountRequest(exact=True))
 
+    def optimize(self) -> None:
+        if self._count >= self.exact_below:
+            self._shard.optimize()
+
+    def sample_vectors(self, n: int) -> list[dict]:
+        records, _ = self._shard.scroll(qe.ScrollRequest(limit=n, with_payload=False,
+                                                         with_vector=True))
+        return [_plain(r.vector) for r in records]
+
     def count(self) -> int:
         return self._count
 
@@ -147,3 +156,8 @@ class EdgeStore:
             self._shard.close()
             self._shard = None
 
+
+def _plain(vector: dict) -> dict:
+    """Named vectors as lists, sparse ones as (indices, values)."""
+    return {name: (list(v.indices), list(v.values)) if isinstance(v, qe.SparseVector) else v
+            for name, v in vector.items()}

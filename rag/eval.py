@@ -1,0 +1,128 @@
+"""Evaluate one configuration on a BEIR-style dataset: quality, latency, storage.
+
+    python -m rag.eval dataset=insuranceqa_en [any pipeline override]
+    python -m rag.eval -m retriever=dense,hybrid retriever.mrl_dim=64,128   # a sweep
+
+Writes results.json (metrics, latency, storage, index cost), per_query.json and run.json
+(the BEIR run format) to the Hydra run directory, and returns nDCG@10 for sweepers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import time
+from pathlib import Path
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from rag.cli import user_errors
+
+log = logging.getLogger("rag.eval")
+PRIMARY = "ndcg@10"
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    arr = np.asarray(values, dtype=float)
+    return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95)),
+            "mean": float(arr.mean())}
+
+
+def vector_bytes(samples: list[dict]) -> dict[str, float]:
+    """Mean stored bytes per point for each named vector: float32 dense components,
+    sparse entries as a u32 index plus an f32 value."""
+    out: dict[str, list[int]] = {}
+    for vectors in samples:
+        for name, v in vectors.items():
+            size = 8 * len(v[0]) if isinstance(v, tuple) else 4 * len(v)
+            out.setdefault(name, []).append(size)
+    return {name: float(np.mean(sizes)) for name, sizes in out.items()}
+
+
+def searched_vectors(retriever) -> set[str]:
+    from rag.store import DENSE, DENSE_MRL, SPARSE
+
+    names = set()
+    if retriever.uses_dense:
+        names |= {DENSE, DENSE_MRL} if retriever.mrl_dim else {DENSE}
+    if retriever.uses_sparse:
+        names.add(SPARSE)
+    return names
+
+
+@hydra.main(config_path="../conf", config_name="eval", version_base="1.3")
+@user_errors
+def main(cfg: DictConfig) -> float:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.utils import instantiate
+    from tqdm import tqdm
+
+    from rag.metrics import collapse_to_documents, evaluate
+    from rag.pipeline import Pipeline
+
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    dataset = instantiate(cfg.dataset)
+    queries, qrels = dataset.queries(), dataset.qrels()
+    pipeline = Pipeline.from_config(cfg)
+    try:
+        index = pipeline.index()
+        log.info("index: %d chunks (%d embedded in %.1f s), %.1f s in all",
+                 index.chunks, index.embedded, index.embed_seconds, index.seconds)
+        run: dict[str, dict[str, float]] = {}
+        latency: dict[str, list[float]] = {}
+        start = time.perf_counter()
+        for qid, text in tqdm(queries.items(), desc="queries", disable=not cfg.progress):
+            timings: dict = {}
+            t = time.perf_counter()
+            hits = pipeline.search(text, cfg.eval.k, timings)
+            timings["total_ms"] = (time.perf_counter() - t) * 1e3
+            run[qid] = collapse_to_documents(hits)
+            for stage, ms in timings.items():
+                latency.setdefault(stage, []).append(ms)
+        wall = time.perf_counter() - start
+        per_vector = vector_bytes(pipeline.store.sample_vectors(cfg.eval.storage_sample))
+        searched = searched_vectors(pipeline.retriever)
+    finally:
+        pipeline.close()
+
+    mean, per_query = evaluate({q: qrels[q] for q in queries}, run)
+    per_chunk = sum(per_vector.values())
+    per_chunk_searched = sum(v for name, v in per_vector.items() if name in searched)
+    results = {
+        "label": " ".join(hydra_cfg.overrides.task) or "default",
+        "overrides": list(hydra_cfg.overrides.task),
+        "choices": {k: v for k, v in hydra_cfg.runtime.choices.items()
+                    if not k.startswith("hydra")},
+        "dataset": {"name": dataset.name, "split": dataset.split, "queries": len(queries),
+                    "chunks": index.chunks, "documents": index.documents},
+        "metrics": mean,
+        "latency_ms": {stage: percentiles(v) for stage, v in latency.items()},
+        "qps": len(queries) / wall if wall else None,
+        "bytes_per_vector": per_vector,
+        "bytes_per_chunk": per_chunk,
+        # what this plan reads: a sparse-only plan would not need the dense vectors stored
+        "bytes_per_chunk_searched": per_chunk_searched,
+        "projected_gb_per_1m_chunks": per_chunk_searched * 1e6 / 1e9,
+        "index": {"seconds": index.seconds, "embedded": index.embedded,
+                  "encoded": index.encoded, "embed_seconds": index.embed_seconds,
+                  # throughput of the model itself: only meaningful when nothing was cached
+                  "chunks_per_s": index.encoded / index.embed_seconds
+                  if index.encoded == index.embedded and index.embed_seconds else None},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "config": OmegaConf.to_container(cfg, resolve=False),
+    }
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    (out_dir / "per_query.json").write_text(json.dumps(per_query))
+    (out_dir / "run.json").write_text(json.dumps(run))
+    log.info("%s  nDCG@10 %.4f  R@100 %.4f  MRR@10 %.4f  p50 %.1f ms  %.0f B/chunk  -> %s",
+             results["label"], mean["ndcg@10"], mean["recall@100"], mean["mrr@10"],
+             results["latency_ms"]["total_ms"]["p50"], per_chunk_searched, out_dir)
+    return mean[PRIMARY]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Turn evaluation runs into one decision table and plot.
+
+    python -m rag.report <sweep or eval dir> [more dirs] [--baseline TEXT] [--out DIR]
+
+Reads every results.json below the given directories and writes summary.csv, summary.md
+(quality, latency, storage per configuration, with a paired significance test of each
+configuration against the baseline) and pareto.png (nDCG@10 against p50 latency, marker
+area proportional to bytes per chunk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+COLUMNS = [  # (header, how to read it from results.json, format)
+    ("nDCG@10", lambda r: r["metrics"]["ndcg@10"], "{:.4f}"),
+    ("R@10", lambda r: r["metrics"]["recall@10"], "{:.4f}"),
+    ("R@100", lambda r: r["metrics"]["recall@100"], "{:.4f}"),
+    ("MRR@10", lambda r: r["metrics"]["mrr@10"], "{:.4f}"),
+    ("top-1", lambda r: r["metrics"]["top1"], "{:.3f}"),
+    ("top-5", lambda r: r["metrics"]["top5"], "{:.3f}"),
+    ("p50 ms", lambda r: r["latency_ms"]["total_ms"]["p50"], "{:.1f}"),
+    ("p95 ms", lambda r: r["latency_ms"]["total_ms"]["p95"], "{:.1f}"),
+    ("search p50 ms", lambda r: r["latency_ms"]["search_ms"]["p50"], "{:.2f}"),
+    ("QPS", lambda r: r["qps"], "{:.1f}"),
+    ("B/chunk", lambda r: r["bytes_per_chunk_searched"], "{:.0f}"),
+    ("GB per 1M chunks", lambda r: r["projected_gb_per_1m_chunks"], "{:.2f}"),
+    ("peak MB", lambda r: r["peak_rss_mb"], "{:.0f}"),
+]
+
+
+def load(dirs: list[Path]) -> list[dict]:
+    rows = []
+    for d in dirs:
+        for path in sorted(d.rglob("results.json"), key=lambda p: _job_order(p, d)):
+            result = json.loads(path.read_text())
+            result["_dir"] = path.parent
+            rows.append(result)
+    if not rows:
+        sys.exit(f"no results.json under {', '.join(map(str, dirs))}: run python -m rag.eval first")
+    # Label each row by what sets it apart: the overrides that not every row shares.
+    common = set.intersection(*(set(r["overrides"]) for r in rows)) if len(rows) > 1 else set()
+    for r in rows:
+        r["label"] = " ".join(o for o in r["overrides"] if o not in common) or r["label"]
+    return rows
+
+
+def _job_order(path: Path, root: Path) -> tuple:
+    parts = path.parent.relative_to(root).parts
+    return tuple(int(p) if p.isdigit() else math.inf for p in parts), str(path)
+
+
+def paired_test(base: dict[str, float], other: dict[str, float]) -> tuple[float, float]:
+    """Mean difference and two-sided p-value (Wilcoxon signed-rank) over shared queries."""
+    from scipy.stats import wilcoxon
+
+    shared = sorted(set(base) & set(other))
+    diffs = [other[q] - base[q] for q in shared]
+    if not shared or all(d == 0 for d in diffs):
+        return 0.0, 1.0
+    return sum(diffs) / len(diffs), float(wilcoxon(diffs, zero_method="wilcox").pvalue)
+
+
+def _per_query(row: dict, metric: str = "ndcg@10") -> dict[str, float]:
+    per = json.loads((row["_dir"] / "per_query.json").read_text())
+    return {q: v[metric] for q, v in per.items()}
+
+
+def summarise(rows: list[dict], baseline: str | None, alpha: float = 0.05) -> list[dict]:
+    base = rows[0]
+    if baseline:
+        matches = [r for r in rows if baseline in r["label"]]
+        if not matches:
+            sys.exit(f"no configuration label contains {baseline!r}")
+        base = matches[0]
+    base_q = _per_query(base)
+    table = []
+    for r in rows:
+        entry = {"configuration": r["label"], "dataset": r["dataset"]["name"],
+                 "queries": r["dataset"]["queries"]}
+        for header, get, _ in COLUMNS:
+            try:
+                entry[header] = get(r)
+            except (KeyError, TypeError):
+                entry[header] = None
+        delta, p = paired_test(base_q, _per_query(r)) if r is not base else (0.0, 1.0)
+        entry["ΔnDCG@10 vs baseline"] = delta
+        entry["p (Wilcoxon)"] = p
+        entry["significant"] = r is not base and p < alpha
+        entry["baseline"] = r is base
+        table.append(entry)
+    return table
+
+
+def write_csv(table: list[dict], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+
+
+def write_markdown(table: list[dict], path: Path, alpha: float = 0.05) -> None:
+    fmt = {h: f for h, _, f in COLUMNS}
+    headers = ["configuration", *fmt, "ΔnDCG@10", "p"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    best = max(table, key=lambda e: e["nDCG@10"] or 0)
+    for e in table:
+        name = e["configuration"] + (" (baseline)" if e["baseline"] else "")
+        if e is best:
+            name = f"**{name}**"
+        cells = [name] + [fmt[h].format(e[h]) if e[h] is not None else "–" for h in fmt]
+        mark = "" if e["baseline"] else (" *" if e["significant"] else "")
+        cells += [f"{e['ΔnDCG@10 vs baseline']:+.4f}", f"{e['p (Wilcoxon)']:.3g}{mark}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    base = next(e for e in table if e["baseline"])
+    verdict = ("the baseline itself" if best is base else
+               f"{best['ΔnDCG@10 vs baseline']:+.4f} nDCG@10 over the baseline, "
+               f"{'significant' if best['significant'] else 'not significant'} "
+               f"(Wilcoxon signed-rank, p = {best['p (Wilcoxon)']:.3g}, α = {alpha})")
+    datasets = sorted({f"{e['dataset']} ({e['queries']} queries)" for e in table})
+    text = "\n".join([
+        f"Dataset: {', '.join(datasets)}. Baseline: `{base['configuration']}`.",
+        "",
+        *lines,
+        "",
+        f"Best: `{best['configuration']}`: {verdict}. `*` marks p < {alpha} against the "
+        f"baseline, paired over queries. Latency is per query after start-up, sequential, "
+        f"on this machine; B/chunk counts the stored vectors the plan searches (float32 "
+        f"dense, u32 index + f32 value per sparse entry; payload excluded), and GB per 1M "
+        f"chunks projects it.",
+        "",
+    ])
+    path.write_text(text, encoding="utf-8")
+
+
+def write_plot(table: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    sizes = [max(e["B/chunk"] or 0, 1) for e in table]
+    scale = 600 / max(sizes)
+    for e, size in zip(table, sizes, strict=True):
+        ax.scatter(e["p50 ms"], e["nDCG@10"], s=size * scale, alpha=0.5,
+                   edgecolors="black", color="tab:red" if e["baseline"] else "tab:blue")
+        ax.annotate(e["configuration"], (e["p50 ms"], e["nDCG@10"]), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.set_xlabel("p50 query latency (ms, after start-up)")
+    ax.set_ylabel("nDCG@10")
+    ax.set_title("Quality vs latency (marker area ∝ bytes per chunk; red = baseline)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(prog="python -m rag.report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dirs", nargs="+", type=Path, help="sweep or eval run directories")
+    parser.add_argument("--baseline", help="text in the baseline's label (default: first job)")
+    parser.add_argument("--out", type=Path, help="output directory (default: the first dir)")
+    parser.add_argument("--alpha", type=float, default=0.05)
+    args = parser.parse_args(argv)
+    table = summarise(load(args.dirs), args.baseline, args.alpha)
+    out = args.out or args.dirs[0]
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(table, out / "summary.csv")
+    write_markdown(table, out / "summary.md", args.alpha)
+    write_plot(table, out / "pareto.png")
+    print((out / "summary.md").read_text())
+    print(f"wrote {out / 'summary.csv'}, {out / 'summary.md'}, {out / 'pareto.png'}")
+    return out
+
+
+if __name__ == "__main__":
+    main()

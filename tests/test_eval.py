@@ -1,0 +1,88 @@
+"""rag.eval and rag.report end to end on a tiny BEIR dataset, as a sweep of two jobs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from tests.test_cli import run
+
+CORPUS = {
+    "warranty": "The Aurora X2 espresso machine has a two-year warranty; registering adds a year.",
+    "descale": "Descale the espresso machine every three months with citric acid, never vinegar.",
+    "grind": "Grind 18 grams of coffee for a double shot and tamp with 15 kg of force.",
+    "leave": "Full-time employees get 28 days of paid annual leave per calendar year.",
+    "vpn": "Company data may only be accessed through the corporate VPN from home.",
+    "stipend": "Remote workers receive a one-time home office stipend of 500 euros.",
+    "hotel": "一线城市出差住宿每晚不超过六百元，其他城市不超过四百元。",
+    "meal": "出差期间每天发放餐饮补贴一百元，不需要提供发票。",
+    "password": "登录密码不得少于十二位，并且每九十天更换一次。",
+}
+QUERIES = {
+    "q1": ("How long is the warranty on the espresso machine?", "warranty"),
+    "q2": ("How often should I descale?", "descale"),
+    "q3": ("How many days of annual leave do I get?", "leave"),
+    "q4": ("出差住宿每晚可以报销多少钱？", "hotel"),
+    "q5": ("密码多久更换一次？", "password"),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("beir")
+    with (root / "corpus.jsonl").open("w") as f:
+        for did, text in CORPUS.items():
+            f.write(json.dumps({"_id": did, "title": "", "text": text}, ensure_ascii=False) + "\n")
+    with (root / "queries.jsonl").open("w") as f:
+        for qid, (text, _) in QUERIES.items():
+            f.write(json.dumps({"_id": qid, "text": text}, ensure_ascii=False) + "\n")
+    (root / "qrels").mkdir()
+    (root / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, (_, d) in QUERIES.items()))
+    return root
+
+
+@pytest.mark.parametrize("launcher", ["basic", "parallel"])
+def test_sweep_of_two_configurations_ends_in_a_report(tiny_dataset, tmp_path, launcher):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "rag.eval", "-m", "dataset=beir", f"dataset.path={tiny_dataset}",
+            "retriever=sparse,hybrid", "retriever.mrl_dim=64", f"hydra.sweep.dir={sweep}",
+            "progress=false"]
+    if launcher == "parallel":
+        args.append("hydra/launcher=parallel")
+    run(*args, data_dir=tmp_path / "data")
+    results = [json.loads((sweep / str(i) / "results.json").read_text()) for i in (0, 1)]
+    assert [r["choices"]["retriever"] for r in results] == ["sparse", "hybrid"]
+    for r in results:
+        assert r["dataset"]["queries"] == 5 and r["dataset"]["chunks"] == len(CORPUS)
+        assert all(0 <= v <= 1 for v in r["metrics"].values())
+        assert r["bytes_per_vector"]["dense"] == 384 * 4
+        assert r["bytes_per_vector"]["dense_mrl"] == 64 * 4
+        assert r["bytes_per_vector"]["sparse"] > 0
+        searched = r["bytes_per_chunk_searched"]
+        if r["choices"]["retriever"] == "sparse":
+            assert searched == r["bytes_per_vector"]["sparse"]
+        else:
+            assert searched == r["bytes_per_chunk"] == sum(r["bytes_per_vector"].values())
+        assert r["latency_ms"]["total_ms"]["p50"] > 0 and r["qps"] > 0
+        assert r["peak_rss_mb"] > 100
+        run_file = json.loads((sweep / "0" / "run.json").read_text())
+        assert set(run_file) == set(QUERIES) and all(set(v) <= set(CORPUS)
+                                                     for v in run_file.values())
+    # each job its own index; the embedding cache is shared, so the second job embeds nothing
+    assert results[0]["index"]["embedded"] == len(CORPUS)
+    assert (sweep / "0" / "index").is_dir() and (sweep / "1" / "index").is_dir()
+    if launcher == "basic":
+        assert results[1]["index"]["encoded"] == 0  # all from the cache
+
+    report = run("-m", "rag.report", str(sweep), "--baseline", "retriever=sparse",
+                 data_dir=tmp_path / "data")
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    # labels keep only what differs between the jobs
+    assert [r["configuration"] for r in rows] == ["retriever=sparse", "retriever=hybrid"]
+    assert float(rows[0]["nDCG@10"]) == pytest.approx(results[0]["metrics"]["ndcg@10"])
+    assert (sweep / "pareto.png").stat().st_size > 10_000
+    assert "(baseline)" in (sweep / "summary.md").read_text()
+    assert "Best:" in report.stdout
