@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn
 
 .PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report help
 
@@ -54,6 +55,15 @@ sample-pdf: $(STAMP)
 data: $(STAMP)
 	$(PY) -m pip install --quiet insuranceqa-data==1.2
 	$(PY) scripts/prepare_insuranceqa.py data/datasets
+	mkdir -p data/downloads
+	cd data/downloads && { apt-get download $(DEBIAN_DOCS) 2>/dev/null || \
+	  { apt-get update -qq && apt-get download $(DEBIAN_DOCS); }; }
+	for deb in data/downloads/*.deb; do dpkg-deb -x $$deb data/downloads/extracted; done
+	$(PY) scripts/prepare_python_faq.py \
+	  data/downloads/extracted/usr/share/doc/python3.11/html/faq data/datasets
+	$(PY) scripts/prepare_pdf_bookmarks.py \
+	  data/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \
+	  data/datasets/maint_guide_zh
 
 eval-report: data
 	bash scripts/insuranceqa_report.sh

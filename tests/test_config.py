@@ -30,7 +30,8 @@ def test_every_stage_has_a_config_group():
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes_and_instantiates(group, option, tmp_path):
-    cfg = make_cfg(f"{group}={option}", f"data_dir={tmp_path}")
+    extra = ["+dataset.path=/d"] if (group, option) == ("corpus", "beir") else []  # eval-only
+    cfg = make_cfg(f"{group}={option}", f"data_dir={tmp_path}", *extra)
     node = cfg.get(group)
     if node is None:  # "none" choices switch the stage off
         assert option == "none"
@@ -58,3 +59,31 @@ def test_command_line_style_overrides_reach_the_stages():
     assert instantiate(cfg.store).location == ":memory:"
     chunker = instantiate(cfg.chunker)
     assert (chunker.chunk_size, chunker.tokenizer) == (77, "BAAI/bge-small-en-v1.5")
+
+
+DATASETS = sorted(p.stem for p in (CONF / "dataset").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_every_dataset_composes_with_its_corpus(dataset, tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="eval", overrides=[f"dataset={dataset}",
+                                                     f"data_dir={tmp_path}", "dataset.path=/d"])
+    ds = instantiate(cfg.dataset)
+    corpus = instantiate(cfg.corpus)
+    assert str(ds.path) == "/d" and str(corpus.root if hasattr(corpus, "root")
+                                          else corpus.path).startswith("/d")
+    assert cfg.llm is None and cfg.eval.k == 100
+
+
+@pytest.mark.parametrize("launcher", ["parallel", "slurm"])
+def test_launcher_configs_compose(launcher):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="eval", overrides=[f"hydra/launcher={launcher}"],
+                      return_hydra_config=True)
+    target = cfg.hydra.launcher._target_
+    assert ("Joblib" if launcher == "parallel" else "SlurmLauncher") in target
