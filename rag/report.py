@@ -138,24 +138,35 @@ def write_markdown(table: list[dict], path: Path, alpha: float = 0.05) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def short_label(label: str) -> str:
+    """'retriever.mrl_dim=128' -> 'mrl_dim=128': the group prefix repeats on every row."""
+    return " ".join(part.split("=", 1)[0].rsplit(".", 1)[-1] + "=" + part.split("=", 1)[1]
+                    if "=" in part else part for part in label.split())
+
+
 def write_plot(table: list[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, (ax, key) = plt.subplots(1, 2, figsize=(12, 5.5), width_ratios=[3, 2])
     sizes = [max(e["B/chunk"] or 0, 1) for e in table]
     scale = 600 / max(sizes)
-    for e, size in zip(table, sizes, strict=True):
+    for i, (e, size) in enumerate(zip(table, sizes, strict=True), 1):
         ax.scatter(e["p50 ms"], e["nDCG@10"], s=size * scale, alpha=0.5,
                    edgecolors="black", color="tab:red" if e["baseline"] else "tab:blue")
-        ax.annotate(e["configuration"], (e["p50 ms"], e["nDCG@10"]), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
+        ax.annotate(str(i), (e["p50 ms"], e["nDCG@10"]), fontsize=8, ha="center",
+                    va="center")
     ax.set_xlabel("p50 query latency (ms, after start-up)")
     ax.set_ylabel("nDCG@10")
-    ax.set_title("Quality vs latency (marker area ∝ bytes per chunk; red = baseline)")
+    ax.set_title("Quality vs latency\n(marker area ∝ bytes per chunk searched; red = baseline)",
+                 fontsize=10)
     ax.grid(alpha=0.3)
+    key.axis("off")
+    lines = [f"{i}  {short_label(e['configuration'])}" for i, e in enumerate(table, 1)]
+    key.text(0, 1, "\n".join(lines), va="top", fontsize=8, family="monospace",
+             transform=key.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

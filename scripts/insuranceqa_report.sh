@@ -11,14 +11,17 @@ LANGS=${LANGS:-"en zh"}
 for lang in $LANGS; do
   out=data/multirun/insuranceqa_${lang}_report
   rm -rf "$out"
-  common=(dataset=insuranceqa_$lang store_dir=data/eval-index/insuranceqa_$lang progress=false)
+  # exact search: the comparison is between retrieval plans, not HNSW approximation
+  common=(dataset=insuranceqa_$lang store_dir=data/eval-index/insuranceqa_$lang
+          store.exact_below=1000000 progress=false)
   "$PY" -m rag.eval -m "${common[@]}" retriever=sparse hydra.sweep.dir="$out/bm25"
   "$PY" -m rag.eval -m "${common[@]}" retriever=dense retriever.mrl_dim=null,256,128,64 \
     hydra.sweep.dir="$out/dense"
   "$PY" -m rag.eval -m "${common[@]}" retriever=hybrid retriever.mrl_dim=128 \
-    retriever.fusion=rrf retriever.dense_weight=1,2,4 hydra.sweep.dir="$out/hybrid_rrf"
+    retriever.fusion=rrf retriever.rrf_k=60,10 retriever.dense_weight=1,3 \
+    hydra.sweep.dir="$out/hybrid_rrf"
   "$PY" -m rag.eval -m "${common[@]}" retriever=hybrid retriever.mrl_dim=128 \
     retriever.fusion=dbsf hydra.sweep.dir="$out/hybrid_dbsf"
   "$PY" -m rag.report "$out/bm25" "$out/dense" "$out/hybrid_rrf" "$out/hybrid_dbsf" \
-    --baseline retriever=sparse --out "docs/results/insuranceqa_$lang"
+    --baseline "retriever.mrl_dim=null" --out "docs/results/insuranceqa_$lang"
 done
