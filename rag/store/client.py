@@ -48,7 +48,7 @@ class QdrantClientStore:
         self.tie_margin = tie_margin
         self.timeout = timeout
         self._client = None
-        self._count = 0
+        self._count: int | None = None  # None: changed since last counted
 
     @property
     def location_name(self) -> str:
@@ -92,7 +92,7 @@ class QdrantClientStore:
                                                   ef_construct=self.hnsw_ef_construct),
                 metadata={"rag": spec.manifest()},
             )
-        self._count = client.count(self._name, exact=True).count
+        self._count = None
         return True
 
     def upsert(self, points: Sequence[Point]) -> None:
@@ -106,7 +106,7 @@ class QdrantClientStore:
                 vectors[SPARSE] = models.SparseVector(indices=list(indices), values=list(values))
             structs.append(models.PointStruct(id=p.id, vector=vectors, payload=p.payload))
         self._client.upsert(self._name, points=structs, wait=True)
-        self._count = self._client.count(self._name, exact=True).count
+        self._count = None
 
     def ids(self) -> set[str]:
         found: set[str] = set()
@@ -122,7 +122,7 @@ class QdrantClientStore:
         from qdrant_client import models
 
         self._client.delete(self._name, points_selector=models.PointIdsList(points=list(ids)))
-        self._count = self._client.count(self._name, exact=True).count
+        self._count = None
 
     def optimize(self) -> None:
         pass  # a server optimises by itself; local mode is brute force
@@ -134,6 +134,8 @@ class QdrantClientStore:
                  for name, v in r.vector.items()} for r in records]
 
     def count(self) -> int:
+        if self._count is None:
+            self._count = self._client.count(self._name, exact=True).count
         return self._count
 
     def _params(self):
@@ -141,7 +143,7 @@ class QdrantClientStore:
 
         if self.url is None:  # local mode is always exact and warns about search params
             return None
-        return models.SearchParams(exact=self._count < self.exact_below, hnsw_ef=self.hnsw_ef)
+        return models.SearchParams(exact=self.count() < self.exact_below, hnsw_ef=self.hnsw_ef)
 
     def _query(self, node: Plan):
         from qdrant_client import models

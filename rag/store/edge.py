@@ -44,7 +44,7 @@ class EdgeStore:
         self.hnsw_ef = hnsw_ef
         self.tie_margin = tie_margin
         self._shard: qe.EdgeShard | None = None
-        self._count = 0
+        self._count: int | None = None  # None: changed since last counted
 
     def open(self, spec: IndexSpec, create: bool = True) -> bool:
         self._spec = spec
@@ -64,7 +64,7 @@ class EdgeStore:
         else:
             self._shard = self._create(spec)
             manifest.write_text(json.dumps(spec.manifest(), indent=2, ensure_ascii=False))
-        self._count = self._shard.count(qe.CountRequest(exact=True))
+        self._count = None
         return True
 
     def _create(self, spec: IndexSpec) -> qe.EdgeShard:
@@ -89,7 +89,7 @@ class EdgeStore:
 
     def upsert(self, points: Sequence[Point]) -> None:
         self._shard.update(qe.UpdateOperation.upsert_points([self._point(p) for p in points]))
-        self._count = self._shard.count(qe.CountRequest(exact=True))
+        self._count = None
 
     def _point(self, p: Point) -> qe.Point:
         vectors = p.named_vectors(self._spec.mrl_dim)
@@ -109,10 +109,10 @@ class EdgeStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
-        self._count = self._shard.count(qe.CountRequest(exact=True))
+        self._count = None
 
     def optimize(self) -> None:
-        if self._count >= self.exact_below:
+        if self.count() >= self.exact_below:
             self._shard.optimize()
 
     def sample_vectors(self, n: int) -> list[dict]:
@@ -121,10 +121,13 @@ class EdgeStore:
         return [_plain(r.vector) for r in records]
 
     def count(self) -> int:
+        # Counted on demand: recounting after every upsert batch cost an exact count per batch.
+        if self._count is None:
+            self._count = self._shard.count(qe.CountRequest(exact=True))
         return self._count
 
     def _params(self) -> qe.SearchParams:
-        return qe.SearchParams(exact=self._count < self.exact_below, hnsw_ef=self.hnsw_ef)
+        return qe.SearchParams(exact=self.count() < self.exact_below, hnsw_ef=self.hnsw_ef)
 
     def _query(self, node: Plan):
         if isinstance(node, Fuse):
