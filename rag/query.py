@@ -43,11 +43,9 @@ def split_argv(argv: list[str]) -> tuple[list[str], str | None, bool]:
     return rest, (" ".join(words) or None), as_json
 
 
-def _label(payload: dict) -> str:
-    return payload.get("source", "?") + (f", page {payload['page']}" if payload.get("page") else "")
-
-
 def _print_hits(question: str, hits) -> None:
+    from rag.answer import passage_label  # not at module level: --help stays numpy-free
+
     print(f"Q: {question}\n")
     for rank, hit in enumerate(hits, 1):
         p = hit.payload
@@ -56,7 +54,7 @@ def _print_hits(question: str, hits) -> None:
         if "retrieval_score" in p:
             scores += f" (retrieval {p['retrieval_score']:.4f})"
         text = " ".join(p.get("text", "").split())
-        print(f"[{rank}] {_label(p)}{section}  {scores}")
+        print(f"[{rank}] {passage_label(hit)}{section}  {scores}")
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}\n")
 
 
@@ -111,15 +109,17 @@ def main(cfg: DictConfig) -> None:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return
     if result is not None:
+        from rag.answer import passage_label
+
         print("\n")
         if result.attributed:
             print("Sources (attributed by term overlap: the model cited no passage):")
             for n, hit in result.cited():
-                print(f"  [{n}] {_label(hit.payload)}")
+                print(f"  [{n}] {passage_label(hit)}")
         elif result.citations:
             print("Sources:")
             for n, hit in result.cited():
-                print(f"  [{n}] {_label(hit.payload)}")
+                print(f"  [{n}] {passage_label(hit)}")
         else:
             print("Sources: (the answer cites no passage)")
     stages = ", ".join(f"{k.removesuffix('_ms')} {v:.1f} ms" for k, v in timings.items())
