@@ -42,17 +42,6 @@ def vector_bytes(samples: list[dict]) -> dict[str, float]:
     return {name: float(np.mean(sizes)) for name, sizes in out.items()}
 
 
-def searched_vectors(retriever) -> set[str]:
-    from rag.store import DENSE, DENSE_MRL, SPARSE
-
-    names = set()
-    if retriever.uses_dense:
-        names |= {DENSE, DENSE_MRL} if retriever.mrl_dim else {DENSE}
-    if retriever.uses_sparse:
-        names.add(SPARSE)
-    return names
-
-
 @hydra.main(config_path="../conf", config_name="eval", version_base="1.3")
 @user_errors
 def main(cfg: DictConfig) -> float:
@@ -85,7 +74,7 @@ def main(cfg: DictConfig) -> float:
                 latency.setdefault(stage, []).append(ms)
         wall = time.perf_counter() - start
         per_vector = vector_bytes(pipeline.store.sample_vectors(cfg.eval.storage_sample))
-        searched = searched_vectors(pipeline.retriever)
+        searched = pipeline.retriever.searched_vectors
     finally:
         pipeline.close()
 

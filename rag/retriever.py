@@ -53,6 +53,16 @@ class Retriever:
     def uses_sparse(self) -> bool:
         return self.mode in ("hybrid", "sparse")
 
+    @property
+    def searched_vectors(self) -> set[str]:
+        """The named vectors this plan reads (what its storage cost is)."""
+        names = set()
+        if self.uses_dense:
+            names |= {DENSE, DENSE_MRL} if self.mrl_dim else {DENSE}
+        if self.uses_sparse:
+            names.add(SPARSE)
+        return names
+
     def check_dim(self, dim: int) -> None:
         if self.mrl_dim is not None and self.mrl_dim >= dim:
             raise ValueError(
