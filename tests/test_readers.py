@@ -48,12 +48,3 @@ def test_line_joining_rules():
 def test_missing_folder_names_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="corpus.path="):
         FolderReader(str(tmp_path / "nope")).read()
-
-
-def test_unreadable_file_is_skipped_with_reason(tmp_path):
-    (tmp_path / "good.txt").write_text("hello world")
-    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
-    (tmp_path / "ignored.docx").write_bytes(b"x")
-    docs, skipped = FolderReader(str(tmp_path)).read()
-    assert [d.source for d in docs] == ["good.txt"]
-    assert [s.path for s in skipped] == ["bad.pdf"]
