@@ -1,4 +1,9 @@
-"""What the command-line jobs share: mistakes a user can fix become one clear line."""
+"""What the command-line jobs share: mistakes a user can fix become one clear line, and
+the exit status says what happened.
+
+Exit status: 0 done; 1 done, but some files were skipped (listed); 2 a configuration or input
+error, nothing written; 3 the index is busy (another process holds it); 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,33 @@ import sys
 
 log = logging.getLogger("rag")
 
+OK, SKIPPED, USER_ERROR, BUSY, INTERRUPTED = 0, 1, 2, 3, 130
+
 
 def user_errors(fn):
-    """Turn configuration and input errors into one line on stderr and exit status 2."""
+    """Turn configuration and input errors into one line on stderr and an exit status."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from hydra.errors import InstantiationException
 
         from rag.models import ModelNotFoundError
-        from rag.store import IndexMismatchError
+        from rag.store import IndexBusyError, IndexMismatchError
 
         try:
             return fn(*args, **kwargs)
+        except IndexBusyError as exc:
+            log.error("busy: %s", exc)
+            sys.exit(BUSY)
+        except KeyboardInterrupt:
+            log.error("interrupted: everything written so far is kept; run the same command "
+                      "again to finish")
+            sys.exit(INTERRUPTED)
         except (ModelNotFoundError, IndexMismatchError, FileNotFoundError, ValueError) as exc:
             log.error("error: %s", exc)
         except InstantiationException as exc:
             cause = exc.__cause__ or exc
             log.error("error: %s", cause)
-        sys.exit(2)
+        sys.exit(USER_ERROR)
 
     return wrapper

@@ -14,8 +14,8 @@ from omegaconf import DictConfig
 
 from rag.documents import Chunk, text_hash
 from rag.embedding_cache import EmbeddingCache
-from rag.readers import Skipped
-from rag.store import Hit, IndexSpec, Point
+from rag.readers import Skipped, UnreadableError
+from rag.store import Hit, IndexBusyError, IndexSpec, Point
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ class IndexReport:
     chunks: int = 0
     embedded: int = 0  # chunks new to the store this run
     removed: int = 0  # chunks of changed or deleted files
+    kept: int = 0  # chunks of files skipped this run, kept from an earlier run
+    files: int = 0  # files with at least one document (a PDF is one file, many documents)
     points: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
@@ -43,10 +45,14 @@ def _progress(iterable, enabled: bool, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
+def _source(doc_id: str) -> str:
+    return doc_id.split("#page=", 1)[0]
+
+
 class Pipeline:
     def __init__(self, corpus, chunker, embedder, sparse, store, retriever,
                  cache_dir: str, batch_size: int = 256, progress: bool = True,
-                 reranker=None, answerer=None) -> None:
+                 reranker=None, answerer=None, lock_timeout: float = 0) -> None:
         self.corpus = corpus
         self.chunker = chunker
         self.embedder = embedder
@@ -58,6 +64,9 @@ class Pipeline:
         self.cache_dir = Path(cache_dir)
         self.batch_size = batch_size
         self.progress = progress
+        self.lock_timeout = lock_timeout
+        # Texts embedded per call: large calls let the model sort by length and pad less.
+        self.block_size = max(getattr(embedder, "batch_size", 32), 1) * 16
         if retriever.uses_sparse and sparse is None:
             raise ValueError(f"retriever mode {retriever.mode!r} needs a sparse encoder: "
                              f"set sparse=bm25 (or splade), or retriever=dense")
@@ -72,7 +81,7 @@ class Pipeline:
             sparse=instantiate(cfg.sparse) if cfg.get("sparse") else None,
             store=instantiate(cfg.store), retriever=instantiate(cfg.retriever),
             cache_dir=cfg.cache_dir, batch_size=cfg.index_batch_size,
-            progress=cfg.progress,
+            progress=cfg.progress, lock_timeout=cfg.get("lock_timeout", 0),
             reranker=instantiate(cfg.reranker) if cfg.get("reranker") else None,
             answerer=instantiate(cfg.llm) if cfg.get("llm") else None,
         )
@@ -97,33 +106,82 @@ class Pipeline:
     # ---- index -------------------------------------------------------------------------
 
     def index(self, prune: bool = True) -> IndexReport:
-        start = time.perf_counter()
-        documents, skipped = self.corpus.read()
-        chunks = list({c.point_id: c for c in self.chunker.split(documents)}.values())
-        spec = self.spec()
-        self.store.open(spec)  # refuses a mismatched index before anything is written
-        report = IndexReport(self.store.where, len(documents), len(chunks), skipped=skipped)
+        """Bring the index up to date with the corpus, streaming: files are read, chunked,
+        embedded and written a block at a time, so memory does not grow with the corpus and a
+        run killed at any point loses at most one block (whose vectors are already cached).
 
+        Point ids are hashes of the doc id and chunk text inside a collection named by the
+        chunker, embedder and sparse settings, so re-running writes nothing twice. Chunks of a
+        file that could not be read this time are kept, never pruned.
+        """
+        start = time.perf_counter()
+        spec = self.spec()
+        sources, skipped = self.corpus.sources()  # a missing folder fails before any write
+        self._open(spec)  # refuses a mismatched index before anything is written
+        report = IndexReport(self.store.where, skipped=skipped)
         stored = self.store.ids()
-        todo = [c for c in chunks if c.point_id not in stored]
-        if todo:
-            t = time.perf_counter()
-            vectors, report.encoded = self._embed([c.text for c in todo])
-            report.embed_seconds = time.perf_counter() - t
-            batches = range(0, len(todo), self.batch_size)
-            for i in _progress(batches, self.progress, desc="upsert", unit="batch"):
-                self.store.upsert(self._points(todo[i : i + self.batch_size],
-                                               vectors[i : i + self.batch_size]))
-        report.embedded = len(todo)
-        if prune:  # after the upsert: a changed file is never absent from the index
-            stale = sorted(stored - {c.point_id for c in chunks})
+        current: set[str] = set()
+        block: list[Chunk] = []
+        bar = _progress(sources, self.progress, desc="index", unit="file")
+        for source in bar:
+            try:
+                read = 0
+                for item in self.corpus.load(source):
+                    if isinstance(item, Skipped):  # one page of a PDF
+                        report.skipped.append(item)
+                        continue
+                    read += 1
+                    for chunk in self.chunker.split([item]):
+                        if chunk.point_id not in current:
+                            current.add(chunk.point_id)
+                            if chunk.point_id not in stored:
+                                block.append(chunk)
+                report.documents += read
+                report.files += read > 0
+            except UnreadableError as exc:
+                report.skipped.append(Skipped(source, str(exc)))
+            if len(block) >= self.block_size:
+                self._write(block, report)
+                block = []
+                if self.progress:
+                    bar.set_postfix(new_chunks=report.embedded, refresh=False)
+        if block:
+            self._write(block, report)
+        report.chunks = len(current)
+        report.skipped.sort(key=lambda s: s.path)
+        if prune:  # after the writes: a changed file is never absent from the index
+            unread = {s.path for s in report.skipped}
+            kept = {i for i, doc_id in stored.items()
+                    if i not in current and (doc_id in unread or _source(doc_id) in unread)}
+            stale = sorted(set(stored) - current - kept)
             if stale:
                 self.store.delete(stale)
-            report.removed = len(stale)
+            report.removed, report.kept = len(stale), len(kept)
         self.store.optimize()  # builds the HNSW graph where the store searches by it
         report.points = self.store.count()
         report.seconds = time.perf_counter() - start
         return report
+
+    def _write(self, chunks: list[Chunk], report: IndexReport) -> None:
+        t = time.perf_counter()
+        vectors, encoded = self._embed([c.text for c in chunks], progress=False)
+        report.embed_seconds += time.perf_counter() - t
+        report.encoded += encoded
+        for i in range(0, len(chunks), self.batch_size):
+            self.store.upsert(self._points(chunks[i : i + self.batch_size],
+                                           vectors[i : i + self.batch_size]))
+        report.embedded += len(chunks)
+
+    def _open(self, spec: IndexSpec, create: bool = True) -> bool:
+        """Open the store, waiting up to ``lock_timeout`` seconds while another process has it."""
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                return self.store.open(spec, create=create)
+            except IndexBusyError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
 
     def _points(self, chunks: list[Chunk], vectors: np.ndarray) -> list[Point]:
         sparse = (self.sparse.encode_documents([c.text for c in chunks])
@@ -135,14 +193,14 @@ class Pipeline:
         """Full-dimension document vectors, from the cache where possible."""
         return self._embed(texts)[0]
 
-    def _embed(self, texts: list[str]) -> tuple[np.ndarray, int]:
+    def _embed(self, texts: list[str], progress: bool = True) -> tuple[np.ndarray, int]:
         cache = EmbeddingCache(self.cache_dir / "embeddings", self.embedder.fingerprint)
         try:
             found = cache.get(texts)
             missing = list({text_hash(t): t for t in texts if text_hash(t) not in found}.values())
-            # Large calls let the model sort texts by length and pad less; the bar still moves.
-            batch = max(self.embedder.batch_size, 1) * 16
-            bar = _progress(None, self.progress and bool(missing), desc="embed", unit="chunk",
+            batch = self.block_size
+            bar = _progress(None, progress and self.progress and bool(missing), desc="embed",
+                            unit="chunk",
                             total=len(missing))
             for i in range(0, len(missing), batch):
                 part = missing[i : i + batch]
@@ -162,7 +220,7 @@ class Pipeline:
 
     def open_index(self, build_if_missing: bool = False) -> None:
         spec = self.spec()
-        if self.store.open(spec, create=False):
+        if self._open(spec, create=False):
             return
         if not build_if_missing:
             raise FileNotFoundError(

@@ -24,6 +24,17 @@ class IndexMismatchError(RuntimeError):
     """The existing index was built with a different schema; nothing was written."""
 
 
+class IndexBusyError(RuntimeError):
+    """Another process holds the index (an embedded engine serves one process at a time)."""
+
+
+def busy_message(where: str) -> str:
+    return (f"index {where} is in use by another process (an index run, or a query): try again "
+            f"when it finishes, or set lock_timeout=SECONDS to wait for it. The embedded engines "
+            f"serve one process at a time; a Qdrant server (store=qdrant store.url=...) serves "
+            f"many")
+
+
 @dataclass(frozen=True)
 class IndexSpec:
     name: str
@@ -130,7 +141,9 @@ class Store(Protocol):
         """Open (or create) the collection; False when it does not exist and create=False."""
         ...
 
-    def ids(self) -> set[str]: ...
+    def ids(self) -> dict[str, str]:
+        """Every stored point id with the doc id it came from."""
+        ...
 
     def upsert(self, points: Sequence[Point]) -> None: ...
 

@@ -12,10 +12,12 @@ from rag.store import (
     SPARSE,
     Fuse,
     Hit,
+    IndexBusyError,
     IndexMismatchError,
     IndexSpec,
     Plan,
     Point,
+    busy_message,
     sort_hits,
 )
 
@@ -58,8 +60,14 @@ class QdrantClientStore:
         if self._client is None:
             from qdrant_client import QdrantClient
 
-            self._client = QdrantClient(url=self.url, location=self.location, path=self.path,
-                                        api_key=self.api_key, timeout=self.timeout)
+            try:
+                self._client = QdrantClient(url=self.url, location=self.location,
+                                            path=self.path, api_key=self.api_key,
+                                            timeout=self.timeout)
+            except RuntimeError as exc:
+                if "already accessed by another instance" in str(exc):
+                    raise IndexBusyError(busy_message(str(self.path))) from exc
+                raise
         return self._client
 
     def open(self, spec: IndexSpec, create: bool = True) -> bool:
@@ -108,13 +116,13 @@ class QdrantClientStore:
         self._client.upsert(self._name, points=structs, wait=True)
         self._count = None
 
-    def ids(self) -> set[str]:
-        found: set[str] = set()
+    def ids(self) -> dict[str, str]:
+        found: dict[str, str] = {}
         offset = None
         while True:
             records, offset = self._client.scroll(self._name, offset=offset, limit=1000,
-                                                  with_payload=False, with_vectors=False)
-            found.update(str(r.id) for r in records)
+                                                  with_payload=["doc_id"], with_vectors=False)
+            found.update((str(r.id), (r.payload or {}).get("doc_id", "")) for r in records)
             if offset is None:
                 return found
 

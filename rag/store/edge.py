@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,10 +16,12 @@ from rag.store import (
     SPARSE,
     Fuse,
     Hit,
+    IndexBusyError,
     IndexMismatchError,
     IndexSpec,
     Plan,
     Point,
+    busy_message,
     sort_hits,
 )
 
@@ -53,7 +56,7 @@ class EdgeStore:
         manifest = self._dir / MANIFEST
         if manifest.exists():
             spec.check_against(json.loads(manifest.read_text()), str(self._dir))
-            self._shard = qe.EdgeShard.load(str(self._dir))
+            self._shard = self._load()
         elif self._dir.exists() and any(self._dir.iterdir()):
             raise IndexMismatchError(
                 f"{self._dir} exists but is not a rag index (no {MANIFEST}): move it away "
@@ -62,12 +65,28 @@ class EdgeStore:
         elif not create:
             return False
         else:
-            self._shard = self._create(spec)
-            manifest.write_text(json.dumps(spec.manifest(), indent=2, ensure_ascii=False))
+            self._create(spec)
+            self._shard = self._load()
         self._count = None
         return True
 
-    def _create(self, spec: IndexSpec) -> qe.EdgeShard:
+    def _load(self) -> qe.EdgeShard:
+        try:
+            return qe.EdgeShard.load(str(self._dir))
+        except Exception as exc:  # the engine reports its lock only in the message
+            if "WouldBlock" in str(exc):
+                raise IndexBusyError(busy_message(str(self._dir))) from exc
+            raise
+
+    def _create(self, spec: IndexSpec) -> None:
+        """Build the empty shard and its manifest aside, then rename it into place: a run
+        killed half-way leaves no collection directory that cannot be opened."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        for old in self.root.glob(f".{self._dir.name}.creating-*"):
+            if not _alive(int(old.name.rsplit("-", 1)[1])):
+                shutil.rmtree(old, ignore_errors=True)
+        tmp = self.root / f".{self._dir.name}.creating-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
         vectors = {DENSE: qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine)}
         if spec.mrl_dim:
             vectors[DENSE_MRL] = qe.EdgeVectorParams(size=spec.mrl_dim, distance=qe.Distance.Cosine)
@@ -82,10 +101,17 @@ class EdgeStore:
                                            full_scan_threshold=10000),  # KB, Qdrant default
         )
         try:
-            return qe.EdgeShard.create(str(self._dir), config)
-        except Exception:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            raise
+            tmp.mkdir()
+            shard = qe.EdgeShard.create(str(tmp), config)
+            shard.flush()
+            shard.close()
+            (tmp / MANIFEST).write_text(json.dumps(spec.manifest(), indent=2, ensure_ascii=False))
+            os.rename(tmp, self._dir)
+        except OSError:
+            if not (self._dir / MANIFEST).exists():  # not a concurrent run that won the race
+                raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def upsert(self, points: Sequence[Point]) -> None:
         self._shard.update(qe.UpdateOperation.upsert_points([self._point(p) for p in points]))
@@ -97,13 +123,14 @@ class EdgeStore:
             vectors[SPARSE] = qe.SparseVector(*map(list, vectors[SPARSE]))
         return qe.Point(p.id, vectors, p.payload)
 
-    def ids(self) -> set[str]:
-        found: set[str] = set()
+    def ids(self) -> dict[str, str]:
+        found: dict[str, str] = {}
         offset = None
         while True:
             records, offset = self._shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=1000, with_payload=False, with_vector=False))
-            found.update(str(r.id) for r in records)
+                qe.ScrollRequest(offset=offset, limit=1000, with_payload=["doc_id"],
+                                 with_vector=False))
+            found.update((str(r.id), (r.payload or {}).get("doc_id", "")) for r in records)
             if offset is None:
                 return found
 
@@ -158,6 +185,16 @@ class EdgeStore:
             self._shard.flush()
             self._shard.close()
             self._shard = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _plain(vector: dict) -> dict:
