@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rag.documents import Chunk, Document
@@ -100,21 +101,43 @@ class MarkdownHeaderChunker(RecursiveTokenChunker):
         return {**super().fingerprint, "header_levels": self.header_levels}
 
     def split(self, documents: Sequence[Document]) -> list[Chunk]:
-        from langchain_text_splitters import MarkdownHeaderTextSplitter
-
-        headers = [("#" * level, f"h{level}") for level in range(1, self.header_levels + 1)]
-        md = MarkdownHeaderTextSplitter(headers_to_split_on=headers, strip_headers=False)
         chunks: list[Chunk] = []
         for doc in documents:
             if not doc.source.lower().endswith((".md", ".markdown")):
                 chunks.extend(super().split([doc]))
                 continue
-            for section in md.split_text(doc.text):
-                path = " > ".join(section.metadata[k] for _, k in headers if k in section.metadata)
-                meta = {**doc.metadata, **({"section": path} if path else {})}
+            for text, path in markdown_sections(doc.text, self.header_levels):
+                meta = {**doc.metadata, **({"section": " > ".join(path)} if path else {})}
                 chunks.extend(
                     Chunk(text=piece, doc_id=doc.doc_id, source=doc.source, page=doc.page,
                           metadata=meta)
-                    for piece in self.split_text(section.page_content)
+                    for piece in self.split_text(text)
                 )
         return chunks
+
+
+_HEADER = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
+_FENCE = re.compile(r" {0,3}(```|~~~)")
+
+
+def markdown_sections(text: str, levels: int = 3) -> list[tuple[str, list[str]]]:
+    """The text cut before every ATX header of level <= ``levels`` outside code fences, each
+    piece with its header path. The pieces are slices of the text, so nothing is lost or
+    rewritten (langchain's Markdown splitter re-joins lines and drops some characters)."""
+    sections: list[tuple[str, list[str]]] = []
+    path: dict[int, str] = {}
+    start = pos = 0
+    fence = None
+    for line in text.split("\n"):
+        if fenced := _FENCE.match(line):
+            fence = None if fence == fenced.group(1) else fence or fenced.group(1)
+        elif fence is None and (header := _HEADER.fullmatch(line)):
+            level = len(header.group(1))
+            if level <= levels:
+                sections.append((text[start:pos], list(path.values())))
+                path = {k: v for k, v in path.items() if k < level}
+                path[level] = header.group(2).strip()
+                start = pos
+        pos += len(line) + 1
+    sections.append((text[start:], list(path.values())))
+    return [(t, p) for t, p in sections if t.strip()]

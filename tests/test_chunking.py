@@ -67,3 +67,14 @@ def test_markdown_chunker_keeps_sections_apart_and_records_them():
 def test_invalid_overlap_is_refused():
     with pytest.raises(ValueError, match="chunk_overlap"):
         RecursiveTokenChunker(MINILM, chunk_size=10, chunk_overlap=10)
+
+
+def test_markdown_sections_are_exact_slices_with_header_paths():
+    from rag.chunking import markdown_sections
+
+    text = ("intro\n# A\nalpha\n```\n# not a header\n```\n## B ##\nbeta\n"
+            "#### deep\nstill B\n# C\ngamma")
+    sections = markdown_sections(text, levels=3)
+    assert "".join(t for t, _ in sections) == text
+    assert [p for _, p in sections] == [[], ["A"], ["A", "B"], ["C"]]
+    assert "# not a header" in sections[1][0] and "#### deep" in sections[2][0]
