@@ -165,3 +165,37 @@ def test_pypdf_resources_are_each_indexed_or_skipped_with_a_reason(pypdf_resourc
     assert outcome["git.pdf"].startswith("no text layer")
     assert outcome["crazyones.pdf"] == "1 documents"
     assert sum(v.endswith(" documents") for v in outcome.values()) >= 55
+
+
+def one_clear_line(proc, status: int, *fragments: str) -> None:
+    assert proc.returncode == status, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("[rag] error:")]
+    assert len(errors) == 1, proc.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def test_config_mistakes_get_one_clear_line_and_status_2(tmp_path):
+    from tests.conftest import SAMPLE, tiny_sentence_model
+
+    sample = f"corpus.path={SAMPLE}"
+    hub = run("-m", "rag.index", sample, "embedder=bge_small_en", data_dir=tmp_path,
+              check=False, env={"HF_HUB_OFFLINE": "1"})
+    one_clear_line(hub, 2, "'BAAI/bge-small-en-v1.5' is not in the local Hugging Face cache",
+                   "pass its directory")
+    too_wide = run("-m", "rag.query", "anything", sample, "retriever.mrl_dim=512",
+                   data_dir=tmp_path, check=False)
+    one_clear_line(too_wide, 2, "retriever.mrl_dim=512 must be smaller than the embedder's "
+                                "dimension 384")
+
+    run("-m", "rag.index", sample, "progress=false", "store.collection=shared",
+        data_dir=tmp_path)
+    tiny = tiny_sentence_model(tmp_path)
+    other = run("-m", "rag.index", sample, f"embedder.model={tiny}", "retriever.mrl_dim=32",
+                "store.collection=shared", data_dir=tmp_path, check=False)
+    one_clear_line(other, 2, "was built with dim=384 but this configuration needs dim=64",
+                   "Nothing was written")
+    again = run("-m", "rag.index", sample, "progress=false", "store.collection=shared",
+                data_dir=tmp_path)
+    assert ": 0 new, 0 removed, 13 points" in again.stderr  # the index is as it was

@@ -15,8 +15,8 @@ from tests.conftest import ROOT, SAMPLE
 HEAVY = ("torch", "transformers", "sentence_transformers", "FlagEmbedding", "qdrant_client")
 
 
-def run(*args, data_dir, check=True):
-    env = {**os.environ, "RAG_DATA_DIR": str(data_dir)}
+def run(*args, data_dir, check=True, env=None):
+    env = {**os.environ, "RAG_DATA_DIR": str(data_dir), **(env or {})}
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)
     if check:

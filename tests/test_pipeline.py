@@ -135,23 +135,11 @@ def test_embedded_engine_and_memory_store_agree(indexed, mode):
 
 def test_other_dimension_on_existing_index_is_refused_before_writing(indexed, tmp_path):
     """A real (tiny, locally built) 64-d model against the 384-d index."""
-    from sentence_transformers import SentenceTransformer, models
-    from transformers import BertConfig, BertModel
+    from tests.conftest import tiny_sentence_model
 
-    from rag.models import resolve_model
-    from tests.conftest import MINILM
-
-    minilm = resolve_model(MINILM)
-    bert = BertModel(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=1,
-                                num_attention_heads=2, intermediate_size=128))
-    bert.save_pretrained(tmp_path / "tiny")
-    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        (tmp_path / "tiny" / f).write_bytes((minilm / f).read_bytes())
-    word = models.Transformer(str(tmp_path / "tiny"))
-    SentenceTransformer(modules=[word, models.Pooling(64)]).save(str(tmp_path / "tiny-st"))
-
+    tiny = tiny_sentence_model(tmp_path)
     build, first = indexed
-    pipeline = build(f"embedder.model={tmp_path / 'tiny-st'}", "retriever.mrl_dim=32",
+    pipeline = build(f"embedder.model={tiny}", "retriever.mrl_dim=32",
                      f"store.collection={first.collection.rsplit('/', 1)[-1]}")
     assert pipeline.embedder.dim == 64
     with pytest.raises(IndexMismatchError, match="dim=384 but this configuration needs dim=64"):
