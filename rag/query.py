@@ -86,6 +86,9 @@ def main(cfg: DictConfig) -> None:
         timings: dict = {}
         start = time.perf_counter()
         hits = pipeline.search(question, cfg.top_k, timings)
+        # Release the index before the answer, which may take seconds: an embedded engine
+        # serves one process at a time.
+        pipeline.close()
         result = None
         if not _ARGS["json"]:
             _print_hits(question, hits)

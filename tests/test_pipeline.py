@@ -187,3 +187,36 @@ def test_changed_and_deleted_files_replace_their_chunks(tmp_path):
     assert any("800 euros" in t for t in texts)
     assert not any("500 euros" in t for t in texts)
     assert "travel-expense-policy-zh.md" not in sources
+
+
+def test_renamed_file_is_not_re_embedded_and_prune_false_only_adds(tmp_path):
+    import shutil
+
+    from tests.conftest import SAMPLE, make_cfg
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+
+    def index(*overrides):
+        cfg = make_cfg(f"data_dir={tmp_path}", f"corpus.path={corpus}", "progress=false",
+                       *overrides)
+        pipeline = Pipeline.from_config(cfg)
+        pipeline.embedder = spy = CountingEmbedder(pipeline.embedder)
+        report = pipeline.index(prune=cfg.prune)
+        sources = set(pipeline.store.ids().values())
+        pipeline.close()
+        return report, spy.encoded, sources
+
+    first, _, _ = index()
+    (corpus / "remote-work-policy.txt").rename(corpus / "policies-remote-work.txt")
+    renamed, encoded, sources = index()
+    assert encoded == 0  # the same text under a new name comes from the embedding cache
+    assert renamed.points == first.points and renamed.removed == renamed.embedded > 0
+    assert "policies-remote-work.txt" in sources and "remote-work-policy.txt" not in sources
+
+    (corpus / "aurora-espresso-manual.md").unlink()
+    kept, _, sources = index("prune=false")
+    assert kept.removed == 0 and kept.points == first.points
+    assert "aurora-espresso-manual.md" in sources  # prune=false never deletes
+    pruned, _, sources = index()
+    assert pruned.removed > 0 and "aurora-espresso-manual.md" not in sources
