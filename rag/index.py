@@ -1,13 +1,16 @@
 """Index the configured corpus: ``python -m rag.index [overrides]`` (or ``make index``).
 
-Prints a summary (indexed / skipped and why) and exits 0 when every file was indexed, 1 when
-some were skipped (see rag.cli for the other statuses).
+Prints a summary (indexed / skipped and why) and exits 0 when every file of a supported type
+was indexed, 1 when some were skipped (see rag.cli for the other statuses). Files of other
+types are counted by type, not treated as failures.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -32,15 +35,20 @@ def main(cfg: DictConfig) -> None:
         "%s (%.1f s)", report.documents, report.files, report.chunks, report.embedded,
         report.removed, report.points, report.collection, report.seconds,
     )
-    if report.skipped:
-        log.warning("skipped %d:", len(report.skipped))
-        for s in report.skipped:
+    ignored = Counter(Path(s.path).suffix or "no extension"
+                      for s in report.skipped if s.unsupported)
+    if ignored:
+        log.info("not read (unsupported type; corpus.exclude silences them): %s",
+                 ", ".join(f"{n} {kind}" for kind, n in ignored.most_common()))
+    failed = [s for s in report.skipped if not s.unsupported]
+    if failed:
+        log.warning("skipped %d:", len(failed))
+        for s in failed:
             log.warning("  %s: %s", s.path, s.reason)
         if report.kept:
             log.warning("kept %d chunks indexed earlier from files skipped this time",
                         report.kept)
         sys.exit(SKIPPED)
-
 
 if __name__ == "__main__":
     main()

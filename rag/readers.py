@@ -36,6 +36,7 @@ def join_pdf_lines(text: str) -> str:
 class Skipped:
     path: str  # a source, or a doc id (``file.pdf#page=3``) when one page was skipped
     reason: str  # what is wrong and how to fix it
+    unsupported: bool = False  # a file type rag does not read: reported, but not a failure
 
 
 class UnreadableError(Exception):
@@ -110,8 +111,12 @@ class FolderReader:
             rel = path.relative_to(self.root).as_posix()
             if any(fnmatch(rel, pattern) for pattern in self.exclude):
                 continue
-            reason = self._refuse(path)
-            if reason:
+            if path.suffix.lower() not in self.extensions:
+                kind = f"'{path.suffix}'" if path.suffix else "with no extension"
+                skipped.append(Skipped(
+                    rel, f"unsupported file type {kind}: rag reads {', '.join(self.extensions)}; "
+                         f"convert it, or add it to corpus.exclude", unsupported=True))
+            elif reason := self._refuse(path):
                 skipped.append(Skipped(rel, reason))
             else:
                 sources.append(rel)
@@ -122,10 +127,6 @@ class FolderReader:
         if not path.exists():
             return (f"broken symlink (points to {os.readlink(path)}): fix the link or "
                     f"remove it")
-        if path.suffix.lower() not in self.extensions:
-            kind = f"'{path.suffix}'" if path.suffix else "with no extension"
-            return (f"unsupported file type {kind}: rag reads {', '.join(self.extensions)}; "
-                    f"convert it, or add it to corpus.exclude")
         size = path.stat().st_size
         if size == 0:
             return "empty file (0 bytes)"
