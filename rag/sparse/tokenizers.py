@@ -63,16 +63,21 @@ class JiebaTokenizer:
 
 
 class CharNgramTokenizer:
-    """Chinese characters as unigrams plus bigrams: no dictionary, robust to domain words."""
+    """Chinese characters as unigrams plus bigrams: no dictionary, robust to domain words.
+    N-grams never cross from one Chinese run into the next; anything else in the text
+    (English words, numbers, codes such as v2.3.1) stays whole and lower-cased."""
 
     def __init__(self, n: tuple[int, ...] | list[int] = (1, 2)) -> None:
         self.n = tuple(n)
 
     def __call__(self, text: str) -> list[str]:
-        chars = [c for c in text if c.isalnum()]
-        return [
-            "".join(chars[i : i + n]) for n in self.n for i in range(len(chars) - n + 1)
-        ]
+        terms: list[str] = []
+        for i, run in enumerate(_CJK_RUN.split(text)):
+            if i % 2:
+                terms.extend(run[j : j + n] for n in self.n for j in range(len(run) - n + 1))
+            elif run:
+                terms.extend(_WORD.findall(run.lower()))
+        return terms
 
 
 class MixedTokenizer:
