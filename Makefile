@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn
+DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
 .PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report help
 
@@ -64,6 +64,10 @@ data: $(STAMP)
 	$(PY) scripts/prepare_pdf_bookmarks.py \
 	  data/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \
 	  data/datasets/maint_guide_zh
+	# Chinese PDFs to index as a folder: experiment=zh corpus.path=data/zh-pdfs
+	mkdir -p data/zh-pdfs
+	cp data/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \
+	  data/downloads/extracted/usr/share/doc/texlive-doc/xelatex/xecjk/xeCJK.pdf data/zh-pdfs/
 
 eval-report: data
 	bash scripts/insuranceqa_report.sh
