@@ -23,6 +23,7 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         from hydra.errors import InstantiationException
 
+        from rag.api_embedders import EmbeddingServiceError
         from rag.models import ModelNotFoundError
         from rag.store import IndexBusyError, IndexMismatchError
 
@@ -35,7 +36,8 @@ def user_errors(fn):
             log.error("interrupted: everything written so far is kept; run the same command "
                       "again to finish")
             sys.exit(INTERRUPTED)
-        except (ModelNotFoundError, IndexMismatchError, FileNotFoundError, ValueError) as exc:
+        except (ModelNotFoundError, IndexMismatchError, EmbeddingServiceError, FileNotFoundError,
+                ValueError) as exc:
             log.error("error: %s", exc)
         except InstantiationException as exc:
             cause = exc.__cause__ or exc

@@ -75,6 +75,9 @@ def main(cfg: DictConfig) -> float:
         wall = time.perf_counter() - start
         per_vector = vector_bytes(pipeline.store.sample_vectors(cfg.eval.storage_sample))
         searched = pipeline.retriever.searched_vectors
+        embedder = pipeline.embedder
+        api = ({"tokens": embedder.tokens, "requests": embedder.requests,
+                "cost_usd": embedder.cost_usd} if hasattr(embedder, "tokens") else None)
     finally:
         pipeline.close()
 
@@ -101,6 +104,7 @@ def main(cfg: DictConfig) -> float:
                   # texts the model encoded per second (cache hits are not throughput)
                   "chunks_per_s": index.encoded / index.embed_seconds
                   if index.encoded and index.embed_seconds else None},
+        "embedding_api": api,  # tokens billed by an embedding service (index + queries)
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "config": OmegaConf.to_container(cfg, resolve=False),
     }

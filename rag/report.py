@@ -31,6 +31,9 @@ COLUMNS = [  # (header, how to read it from results.json, format)
     ("B/chunk", lambda r: r["bytes_per_chunk_searched"], "{:.0f}"),
     ("GB per 1M chunks", lambda r: r["projected_gb_per_1m_chunks"], "{:.2f}"),
     ("peak MB", lambda r: r["peak_rss_mb"], "{:.0f}"),
+    # embedding services only: tokens billed for this run, and their price from config
+    ("API tokens", lambda r: r["embedding_api"]["tokens"], "{:,}"),
+    ("API $", lambda r: r["embedding_api"]["cost_usd"], "{:.4f}"),
 ]
 
 
