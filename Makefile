@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
-.PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report help
+.PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report eval-report-zh help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint             ruff"
 	@echo "make data             fetch the evaluation data sets into data/datasets"
 	@echo "make eval-report      re-run the committed InsuranceQA comparison (long)"
+	@echo "make eval-report-zh   re-run the committed Chinese comparison with e5-small (long)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -71,6 +72,9 @@ data: $(STAMP)
 
 eval-report: data
 	bash scripts/insuranceqa_report.sh
+
+eval-report-zh: data
+	bash scripts/insuranceqa_zh_report.sh
 
 clean-index:
 	rm -rf data/index data/cache
