@@ -20,6 +20,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from rag.cli import user_errors
+from rag.store import DENSE, DENSE_MRL, quantized_bytes
 
 log = logging.getLogger("rag.eval")
 PRIMARY = "ndcg@10"
@@ -83,7 +84,12 @@ def main(cfg: DictConfig) -> float:
 
     mean, per_query = evaluate({q: qrels[q] for q in queries}, run)
     per_chunk = sum(per_vector.values())
-    per_chunk_searched = sum(v for name, v in per_vector.items() if name in searched)
+    # what a search holds in RAM: a quantized copy of each dense vector when there is one
+    quantization = cfg.store.get("quantization")
+    in_search = {name: quantized_bytes(quantization, round(b / 4))
+                 if quantization and name in (DENSE, DENSE_MRL) else b
+                 for name, b in per_vector.items()}
+    per_chunk_searched = sum(v for name, v in in_search.items() if name in searched)
     results = {
         "label": " ".join(hydra_cfg.overrides.task) or "default",
         "overrides": list(hydra_cfg.overrides.task),
@@ -96,6 +102,8 @@ def main(cfg: DictConfig) -> float:
         "qps": len(queries) / wall if wall else None,
         "bytes_per_vector": per_vector,
         "bytes_per_chunk": per_chunk,
+        "quantization": quantization,
+        "bytes_per_vector_searched": in_search,
         # what this plan reads: a sparse-only plan would not need the dense vectors stored
         "bytes_per_chunk_searched": per_chunk_searched,
         "projected_gb_per_1m_chunks": per_chunk_searched * 1e6 / 1e9,

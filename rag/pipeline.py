@@ -97,10 +97,14 @@ class Pipeline:
             "sparse": self.sparse.fingerprint if self.sparse else None,
             "mrl_dim": self.retriever.mrl_dim,
         }
+        quantization = getattr(self.store, "quantization", None)
+        if quantization:  # float indexes keep the names they had before quantization existed
+            fingerprint["quantization"] = quantization
         digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
         return IndexSpec(
             name=f"{self.corpus.name}-{digest[:10]}", dim=dim, mrl_dim=self.retriever.mrl_dim,
             sparse_idf=self.sparse.idf if self.sparse else None, fingerprint=fingerprint,
+            quantization=quantization,
         )
 
     # ---- index -------------------------------------------------------------------------

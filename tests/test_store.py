@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import uuid
 
 import numpy as np
 import pytest
 
 from rag.retriever import Retriever
-from rag.store import IndexMismatchError, IndexSpec, Point, mrl_cut, tie_key
+from rag.store import DENSE, IndexMismatchError, IndexSpec, Nearest, Point, mrl_cut, tie_key
 from rag.store.client import QdrantClientStore
 from rag.store.edge import EdgeStore
 
@@ -197,3 +198,49 @@ def test_persisted_edge_index_reopens_with_its_points(tmp_path, data):
     assert set(reopened.ids()) == set(data["ids"])
     reopened.close()
     assert not EdgeStore(str(tmp_path / "nothing")).open(SPEC, create=False)
+
+
+def test_quantized_search_is_used_rescored_and_sized(tmp_path):
+    """Binary quantization really changes what a search reads (without rescoring the ranking
+    comes from bits), rescoring from the float originals restores the exact top hit, and int8
+    keeps the float ranking here."""
+    from rag.store import quantized_bytes
+
+    rng = np.random.default_rng(3)
+    dim, n = 256, 400
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    points = [Point(str(uuid.UUID(int=i + 1)), v, None, {"i": i}) for i, v in enumerate(vectors)]
+    queries = vectors[:20] + 0.6 * rng.normal(size=(20, dim)).astype(np.float32) / np.sqrt(dim)
+
+    def top(store):
+        return [[h.payload["i"] for h in store.search(Nearest(DENSE, q.tolist(), 10))]
+                for q in queries]
+
+    spec = IndexSpec("q", dim, None, None)
+    exact = EdgeStore(str(tmp_path / "float"))
+    exact.open(spec)
+    exact.upsert(points)
+    truth = top(exact)
+    results = {}
+    for name, kwargs in {"bits": dict(quantization="binary", rescore=False),
+                         "bits_rescored": dict(quantization="binary", oversampling=4.0),
+                         "int8": dict(quantization="int8")}.items():
+        store = EdgeStore(str(tmp_path / name), **kwargs)
+        store.open(IndexSpec("q", dim, None, None, quantization=kwargs["quantization"]))
+        store.upsert(points)
+        results[name] = top(store)
+        store.close()
+    exact.close()
+
+    def recall(found):
+        return np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
+
+    assert [r[0] for r in results["bits_rescored"]] == [t[0] for t in truth]
+    assert recall(results["bits"]) < recall(results["bits_rescored"])
+    assert recall(results["int8"]) >= 0.95
+    assert quantized_bytes("binary", 384) == 48 and quantized_bytes("int8", 384) == 392
+    with pytest.raises(IndexMismatchError, match="quantization=None but this configuration "
+                                                 "needs quantization=int8"):
+        EdgeStore(str(tmp_path / "float"), quantization="int8").open(
+            IndexSpec("q", dim, None, None, quantization="int8"))

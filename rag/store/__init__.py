@@ -42,14 +42,16 @@ class IndexSpec:
     mrl_dim: int | None
     sparse_idf: bool | None  # None: no sparse vector
     fingerprint: dict = field(default_factory=dict, compare=False)
+    quantization: str | None = None  # of the dense vectors: None (float), int8, binary, ...
 
     def manifest(self) -> dict:
         return {"name": self.name, "dim": self.dim, "mrl_dim": self.mrl_dim,
-                "sparse_idf": self.sparse_idf, "fingerprint": self.fingerprint}
+                "sparse_idf": self.sparse_idf, "quantization": self.quantization,
+                "fingerprint": self.fingerprint}
 
     def check_against(self, manifest: dict, where: str) -> None:
         """Raise before any write if an existing index does not match this configuration."""
-        for key in ("dim", "mrl_dim", "sparse_idf"):
+        for key in ("dim", "mrl_dim", "sparse_idf", "quantization"):
             if manifest.get(key) != getattr(self, key):
                 raise IndexMismatchError(
                     f"index {where} was built with {key}={manifest.get(key)} but this "
@@ -64,6 +66,27 @@ class IndexSpec:
                 f"{new.get('embedder')}: its vectors are not comparable. Nothing was written. "
                 f"Use another store.collection, or delete {where} to rebuild it."
             )
+
+
+QUANTIZATIONS = ("int8", "binary", "binary_1.5bit", "binary_2bit")
+
+
+def check_quantization(quantization: str | None) -> None:
+    if quantization is not None and quantization not in QUANTIZATIONS:
+        raise ValueError(f"store.quantization must be null or one of {QUANTIZATIONS}, "
+                         f"got {quantization!r}")
+
+
+def quantized_bytes(quantization: str | None, dim: int) -> float:
+    """Bytes a dense vector of ``dim`` takes in the quantized copy Qdrant searches first (the
+    float original stays on disk for rescoring): int8 one byte per dim plus its offset and
+    scale, binary one bit per dim (1.5 and 2 bits for the finer encodings)."""
+    if quantization is None:
+        return 4.0 * dim
+    if quantization == "int8":
+        return dim + 8.0
+    bits = {"binary": 1, "binary_1.5bit": 1.5, "binary_2bit": 2}[quantization]
+    return float(np.ceil(dim * bits / 8))
 
 
 def mrl_cut(vectors: np.ndarray, dim: int) -> np.ndarray:

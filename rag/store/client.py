@@ -18,6 +18,7 @@ from rag.store import (
     Plan,
     Point,
     busy_message,
+    check_quantization,
     sort_hits,
 )
 
@@ -36,7 +37,15 @@ class QdrantClientStore:
         hnsw_ef: int | None = None,
         tie_margin: int = 10,
         timeout: int = 60,
+        quantization: str | None = None,
+        rescore: bool = True,
+        oversampling: float = 2.0,
     ) -> None:
+        check_quantization(quantization)
+        if quantization and url is None:
+            raise ValueError("store.quantization needs a Qdrant server (store.url=...) or "
+                             "store=edge: qdrant-client's local mode does not quantize")
+        self.quantization, self.rescore, self.oversampling = quantization, rescore, oversampling
         if sum(x is not None for x in (url, location, path)) != 1:
             raise ValueError(
                 "set exactly one of store.url, store.location (':memory:'), store.path")
@@ -86,10 +95,13 @@ class QdrantClientStore:
         elif not create:
             return False
         else:
-            vectors = {DENSE: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE)}
+            quantized = _quantization_config(spec.quantization)
+            vectors = {DENSE: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE,
+                                                  quantization_config=quantized)}
             if spec.mrl_dim:
                 vectors[DENSE_MRL] = models.VectorParams(size=spec.mrl_dim,
-                                                         distance=models.Distance.COSINE)
+                                                         distance=models.Distance.COSINE,
+                                                         quantization_config=quantized)
             sparse = None
             if spec.sparse_idf is not None:
                 sparse = {SPARSE: models.SparseVectorParams(
@@ -151,6 +163,11 @@ class QdrantClientStore:
 
         if self.url is None:  # local mode is always exact and warns about search params
             return None
+        if self.quantization:
+            return models.SearchParams(
+                exact=False, hnsw_ef=self.hnsw_ef,
+                quantization=models.QuantizationSearchParams(rescore=self.rescore,
+                                                             oversampling=self.oversampling))
         return models.SearchParams(exact=self.count() < self.exact_below, hnsw_ef=self.hnsw_ef)
 
     def _query(self, node: Plan):
@@ -186,3 +203,19 @@ class QdrantClientStore:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _quantization_config(quantization: str | None):
+    """Qdrant's quantization of a dense vector (applied by a server; local mode ignores it)."""
+    from qdrant_client import models
+
+    if quantization is None:
+        return None
+    if quantization == "int8":
+        return models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(
+            type=models.ScalarType.INT8, quantile=0.99, always_ram=True))
+    encoding = {"binary": models.BinaryQuantizationEncoding.ONE_BIT,
+                "binary_1.5bit": models.BinaryQuantizationEncoding.ONE_AND_HALF_BITS,
+                "binary_2bit": models.BinaryQuantizationEncoding.TWO_BITS}[quantization]
+    return models.BinaryQuantization(binary=models.BinaryQuantizationConfig(
+        always_ram=True, encoding=encoding))

@@ -22,6 +22,7 @@ from rag.store import (
     Plan,
     Point,
     busy_message,
+    check_quantization,
     sort_hits,
 )
 
@@ -38,8 +39,15 @@ class EdgeStore:
         hnsw_ef_construct: int = 100,
         hnsw_ef: int | None = None,
         tie_margin: int = 10,
+        quantization: str | None = None,
+        rescore: bool = True,
+        oversampling: float = 2.0,
     ) -> None:
+        check_quantization(quantization)
         self.root = Path(path)
+        self.quantization = quantization
+        self.rescore = rescore
+        self.oversampling = oversampling
         self.collection = collection
         self.exact_below = exact_below
         self.hnsw_m = hnsw_m
@@ -87,9 +95,12 @@ class EdgeStore:
                 shutil.rmtree(old, ignore_errors=True)
         tmp = self.root / f".{self._dir.name}.creating-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        vectors = {DENSE: qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine)}
+        quantized = _quantization_config(spec.quantization)
+        vectors = {DENSE: qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine,
+                                              quantization_config=quantized)}
         if spec.mrl_dim:
-            vectors[DENSE_MRL] = qe.EdgeVectorParams(size=spec.mrl_dim, distance=qe.Distance.Cosine)
+            vectors[DENSE_MRL] = qe.EdgeVectorParams(size=spec.mrl_dim, distance=qe.Distance.Cosine,
+                                                     quantization_config=quantized)
         sparse = None
         if spec.sparse_idf is not None:
             modifier = qe.Modifier.Idf if spec.sparse_idf else None
@@ -154,6 +165,11 @@ class EdgeStore:
         return self._count
 
     def _params(self) -> qe.SearchParams:
+        if self.quantization:  # exact search would read the float originals: scan quantized
+            return qe.SearchParams(
+                exact=False, hnsw_ef=self.hnsw_ef,
+                quantization=qe.QuantizationSearchParams(rescore=self.rescore,
+                                                         oversampling=self.oversampling))
         return qe.SearchParams(exact=self.count() < self.exact_below, hnsw_ef=self.hnsw_ef)
 
     def _query(self, node: Plan):
@@ -185,6 +201,18 @@ class EdgeStore:
             self._shard.flush()
             self._shard.close()
             self._shard = None
+
+
+def _quantization_config(quantization: str | None):
+    if quantization is None:
+        return None
+    if quantization == "int8":
+        return qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99,
+                                           always_ram=True)
+    encoding = {"binary": qe.BinaryQuantizationEncoding.OneBit,
+                "binary_1.5bit": qe.BinaryQuantizationEncoding.OneAndHalfBits,
+                "binary_2bit": qe.BinaryQuantizationEncoding.TwoBits}[quantization]
+    return qe.BinaryQuantizationConfig(always_ram=True, encoding=encoding)
 
 
 def _alive(pid: int) -> bool:
