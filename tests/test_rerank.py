@@ -92,3 +92,63 @@ def test_pipeline_reranks_the_fused_candidates(cross_encoder, cfg_factory):
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
     assert all("retrieval_score" in h.payload for h in hits)
+
+
+@pytest.fixture(scope="module")
+def tiny_m3(tmp_path_factory):
+    """A 1-layer XLM-RoBERTa with bge-m3's extra heads (colbert_linear, sparse_linear)."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    path = tmp_path_factory.mktemp("m3") / "bge-m3-tiny"
+    torch.manual_seed(0)
+    XLMRobertaModel(XLMRobertaConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=64,
+                                     pad_token_id=0, max_position_embeddings=514)
+                    ).save_pretrained(path)
+    minilm = resolve_model(MINILM)
+    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        (path / f).write_bytes((minilm / f).read_bytes())
+    torch.save(torch.nn.Linear(32, 32).state_dict(), path / "colbert_linear.pt")
+    torch.save(torch.nn.Linear(32, 1).state_dict(), path / "sparse_linear.pt")
+    return path
+
+
+def test_maxsim_is_the_mean_of_each_query_tokens_best_match():
+    import numpy as np
+
+    from rag.rerank import maxsim
+
+    q = np.array([[1.0, 0.0], [0.0, 1.0]])
+    p = np.array([[0.6, 0.8], [1.0, 0.0], [0.0, -1.0]])
+    assert maxsim(q, p) == pytest.approx((1.0 + 0.8) / 2)
+    assert maxsim(q, p[:0]) == 0.0
+
+
+def test_colbert_rerank_follows_flagembeddings_own_maxsim(tiny_m3):
+    from rag.rerank import ColbertReranker
+
+    texts = ["The espresso machine has a two-year warranty.",
+             "Hotels in tier-one cities are refunded up to 600 yuan a night.",
+             "Passwords change every ninety days.", "warranty warranty warranty"]
+    reranker = ColbertReranker(str(tiny_m3), top_n=4)
+    hits = [Hit(str(i), 1.0 - i / 10, {"text": t}) for i, t in enumerate(texts)]
+    ranked = reranker.rerank("how long is the warranty", hits, 4)
+
+    model = reranker._load()
+    out = model.encode(["how long is the warranty", *texts], return_dense=False,
+                       return_sparse=False, return_colbert_vecs=True)
+    q, *ps = out["colbert_vecs"]
+    reference = [float(model.colbert_score(q, p)) for p in ps]
+    assert [h.score for h in sorted(ranked, key=lambda h: h.id)] == pytest.approx(reference,
+                                                                                 rel=1e-5)
+    assert [h.id for h in ranked] == [str(i) for i in sorted(range(4),
+                                                             key=lambda i: -reference[i])]
+    assert all("retrieval_score" in h.payload for h in ranked)
+
+
+def test_colbert_refuses_a_checkpoint_without_its_head(tmp_path):
+    from rag.rerank import ColbertReranker
+
+    with pytest.raises(MissingHeadError, match="no colbert_linear.pt"):
+        ColbertReranker(MINILM).scores("q", ["a"])
