@@ -202,3 +202,9 @@ def test_config_mistakes_get_one_clear_line_and_status_2(tmp_path):
     again = run("-m", "rag.index", sample, "progress=false", "store.collection=shared",
                 data_dir=tmp_path)
     assert ": 0 new, 0 removed, 13 points" in again.stderr  # the index is as it was
+
+
+def test_a_file_that_cannot_be_opened_is_reported(tmp_path):
+    (tmp_path / "notes.txt").mkdir()  # what open() fails on even as root: a directory
+    with pytest.raises(UnreadableError, match=r"cannot read the file \(Is a directory\)"):
+        list(FolderReader(str(tmp_path)).load("notes.txt"))
