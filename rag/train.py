@@ -1,0 +1,197 @@
+"""Fine-tune on a team's own labelled pairs: ``python -m rag.train embedder|reranker [overrides]``.
+
+embedder: a sentence-embedding model trained with a Matryoshka loss (in-batch negatives plus
+          mined hard negatives), so its first 256/128/64 dims work as shortened vectors.
+reranker: a cross-encoder trained on (question, passage, relevant?) pairs with mined hard
+          negatives, saved with its classification head so reranker=bge / cross_encoder load it.
+
+Both use sentence-transformers' trainers, stop at ``train.time_budget_minutes``, save
+checkpoints that a re-run resumes from, and write a model card (MODEL_CARD.md + card.json)
+beside the weights. The data is a BEIR folder's ``train`` split (``make data``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from rag.cli import user_errors
+
+log = logging.getLogger("rag.train")
+KINDS = ("embedder", "reranker")
+_KIND: dict[str, str | None] = {"kind": None}
+
+
+def training_pairs(dataset, corpus, max_queries: int | None = None) -> tuple[list, list]:
+    """(question, relevant passage) for every judged pair of the split, in file order."""
+    documents, _ = corpus.read()
+    text = {d.source: d.text for d in documents}
+    queries, qrels = dataset.queries(), dataset.qrels()
+    anchors, positives = [], []
+    for qid, question in list(queries.items())[:max_queries]:
+        for doc_id in qrels.get(qid, {}):
+            if doc_id in text:
+                anchors.append(question)
+                positives.append(text[doc_id])
+    if not anchors:
+        raise ValueError(f"no training pairs in {dataset.path} split {dataset.split!r}: "
+                         f"check dataset.split (InsuranceQA has train, valid, test)")
+    return anchors, positives
+
+
+def _time_budget(minutes: float):
+    from transformers import TrainerCallback
+
+    class TimeBudget(TrainerCallback):
+        """Stop (and save) once the budget is spent: a run must fit its slot."""
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.start = time.monotonic()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if time.monotonic() - self.start > minutes * 60:
+                log.info("time budget of %.0f min spent at step %d: saving and stopping",
+                         minutes, state.global_step)
+                control.should_training_stop = True
+                control.should_save = True
+            return control
+
+    return TimeBudget()
+
+
+def _args(cls, t: DictConfig, out: Path):
+    return cls(
+        output_dir=str(out / "checkpoints"), per_device_train_batch_size=t.batch_size,
+        learning_rate=t.learning_rate, warmup_steps=float(t.warmup_ratio), seed=t.seed,
+        num_train_epochs=t.epochs, max_steps=t.steps or -1, save_steps=t.save_steps,
+        save_total_limit=2, logging_steps=t.logging_steps, report_to="none", use_cpu=True,
+        disable_tqdm=not t.progress, dataloader_drop_last=True,
+    )
+
+
+def _mine(pairs, model, t: DictConfig, output_format: str):
+    from sentence_transformers.util import mine_hard_negatives
+
+    return mine_hard_negatives(
+        pairs, model, num_negatives=t.hard_negatives, range_min=t.mine_range[0],
+        range_max=t.mine_range[1], sampling_strategy="top", batch_size=t.batch_size,
+        output_format=output_format, use_faiss=False, verbose=False)
+
+
+def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out: Path):
+    from datasets import Dataset
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
+    from sentence_transformers.sentence_transformer import losses
+    from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+
+    model = SentenceTransformer(base, device="cpu")
+    model.max_seq_length = t.max_length
+    pairs = Dataset.from_dict({"anchor": anchors, "positive": positives})
+    if t.hard_negatives:
+        pairs = _mine(pairs, model, t, "triplet")
+    dims = [d for d in t.dims if d <= model.get_embedding_dimension()]
+    loss = losses.MatryoshkaLoss(model, losses.MultipleNegativesRankingLoss(model),
+                                 matryoshka_dims=dims)
+    args = _args(SentenceTransformerTrainingArguments, t, out)
+    args.batch_sampler = BatchSamplers.NO_DUPLICATES  # a duplicate is a false in-batch negative
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss,
+                                         callbacks=[_time_budget(t.time_budget_minutes)])
+    return model, trainer, len(pairs)
+
+
+def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out: Path):
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.cross_encoder import (
+        CrossEncoder,
+        CrossEncoderTrainer,
+        CrossEncoderTrainingArguments,
+    )
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    pairs = Dataset.from_dict({"query": anchors, "answer": positives})
+    miner = SentenceTransformer(base, device="cpu")  # the base bi-encoder finds negatives
+    labeled = _mine(pairs, miner, t, "labeled-pair")
+    model = CrossEncoder(base, num_labels=1, max_length=t.max_length, device="cpu")
+    args = _args(CrossEncoderTrainingArguments, t, out)
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=labeled,
+                                  loss=BinaryCrossEntropyLoss(model),
+                                  callbacks=[_time_budget(t.time_budget_minutes)])
+    return model, trainer, len(labeled)
+
+
+def _last_checkpoint(out: Path) -> str | None:
+    checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"),
+                         key=lambda p: int(p.name.split("-")[1]))
+    return str(checkpoints[-1]) if checkpoints else None
+
+
+def run(kind: str, cfg: DictConfig) -> dict:
+    from hydra.utils import instantiate
+
+    from rag.models import resolve_model
+
+    t = cfg.train
+    out = Path(t.output_dir) / kind
+    dataset, corpus = instantiate(cfg.dataset), instantiate(cfg.corpus)
+    anchors, positives = training_pairs(dataset, corpus, t.max_queries)
+    base = str(resolve_model(t.base))
+    build = train_embedder if kind == "embedder" else train_reranker
+    start = time.monotonic()
+    model, trainer, examples = build(base, anchors, positives, t, out)
+    resume = _last_checkpoint(out)
+    if resume:
+        log.info("resuming from %s", resume)
+    trainer.train(resume_from_checkpoint=resume)
+    final = out / "final"
+    model.save_pretrained(str(final))
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    card = {
+        "kind": kind, "base": t.base, "dataset": dataset.name, "split": dataset.split,
+        "pairs": len(anchors), "examples": examples, "steps": trainer.state.global_step,
+        "minutes": (time.monotonic() - start) / 60,
+        "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
+        "config": OmegaConf.to_container(t, resolve=True),
+        "use": (f"embedder.model={final}" if kind == "embedder"
+                else f"reranker=bge reranker.model={final}"),
+    }
+    (final / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False))
+    (final / "MODEL_CARD.md").write_text(_card_markdown(card))
+    log.info("trained %s: %d steps in %.1f min, loss %s -> %s; use it with %s", kind,
+             card["steps"], card["minutes"], card["loss_first"], card["loss_last"], card["use"])
+    return card
+
+
+def _card_markdown(card: dict) -> str:
+    rows = "\n".join(f"| {k} | {v} |" for k, v in card.items() if k != "config")
+    return (f"# rag-trained {card['kind']}\n\nBase `{card['base']}`, fine-tuned by `python -m "
+            f"rag.train {card['kind']}` on {card['dataset']} ({card['split']}).\n\n| | |\n"
+            f"|---|---|\n{rows}\n\nTraining configuration:\n\n```json\n"
+            f"{json.dumps(card['config'], indent=2)}\n```\n\nMeasure it with `python -m "
+            f"rag.eval {card['use']}` on held-out questions.\n")
+
+
+@hydra.main(config_path="../conf", config_name="train", version_base="1.3")
+@user_errors
+def main(cfg: DictConfig) -> None:
+    kind = _KIND["kind"]
+    if kind not in KINDS:
+        log.error("error: say what to train: python -m rag.train embedder|reranker [overrides]")
+        sys.exit(2)
+    run(kind, cfg)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] in KINDS:
+        _KIND["kind"] = sys.argv.pop(1)
+    main()
