@@ -70,8 +70,10 @@ class SentenceTransformerEmbedder:
         max_length: int | None = None,
         device: str = "cpu",
         trust_remote_code: bool = False,
+        append_eos: bool = False,
     ) -> None:
         self.model = model
+        self.append_eos = append_eos  # NV-Embed-v2 pools over an explicit end-of-sequence token
         self.query_prompt = query_prompt
         self.document_prompt = document_prompt
         self.batch_size = batch_size
@@ -102,11 +104,16 @@ class SentenceTransformerEmbedder:
         return _fingerprint(
             "st", self.model,
             {"query_prompt": self.query_prompt, "document_prompt": self.document_prompt,
-             "max_length": self.max_length},
+             "max_length": self.max_length, **({"append_eos": True} if self.append_eos else {})},
         )
 
     def _encode(self, texts: list[str], prompt: str | None, role: str) -> np.ndarray:
         model = self._load()
+        if self.append_eos:
+            eos = model.tokenizer.eos_token
+            if not eos:
+                raise ValueError(f"embedder.append_eos: {self.model} has no eos_token")
+            texts = [t + eos for t in texts]
         kwargs = dict(batch_size=self.batch_size, normalize_embeddings=True,
                       convert_to_numpy=True, show_progress_bar=False)
         if prompt is not None:

@@ -128,3 +128,19 @@ def test_bge_instruction_on_queries_only_and_cls_pooling(tiny_bert):
         cls = hf(**tokenizer([instruction + QUESTION], return_tensors="pt")
                  ).last_hidden_state[0, 0].numpy()
     np.testing.assert_allclose(query, cls / np.linalg.norm(cls), atol=1e-5)
+
+
+def test_nv_embed_instruction_and_eos_reach_the_model(tiny_qwen3):
+    """NV-Embed-v2's convention (its modelling code lives on the hub, so a tiny model of
+    another architecture stands in): instruction on queries only, EOS appended to both."""
+    cfg = make_cfg("embedder=nv_embed_v2", f"embedder.model={tiny_qwen3 / 'st'}",
+                   "embedder.trust_remote_code=false")
+    embedder = SentenceTransformerEmbedder(**{k: v for k, v in cfg.embedder.items()
+                                              if k != "_target_"})
+    model = embedder._load()
+    model.tokenizer.eos_token = "[SEP]"
+    with recorded_texts(model.tokenizer) as seen:
+        embedder.encode_queries([QUESTION])
+        embedder.encode_documents([PASSAGE])
+    prompt = cfg.embedder.query_prompt
+    assert [t for t in seen if t != prompt] == [prompt + QUESTION + "[SEP]", PASSAGE + "[SEP]"]
