@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
-.PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report eval-report-zh help
+.PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report eval-report-zh bench help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
@@ -72,6 +72,11 @@ data: $(STAMP)
 
 eval-report: data
 	bash scripts/insuranceqa_report.sh
+
+# Speed: rag's indexing against the raw model, query latency per stage (needs make data).
+bench: $(STAMP)
+	$(PY) scripts/bench.py index --chunks 10000 --repeats 3
+	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500
 
 eval-report-zh: data
 	bash scripts/insuranceqa_zh_report.sh

@@ -1,0 +1,193 @@
+"""Speed benchmarks: rag's indexing against the raw model, and query latency per stage.
+
+    python scripts/bench.py index --chunks 10000 --repeats 3
+    python scripts/bench.py query --chunks 10000 100000 --queries 500
+
+Data: InsuranceQA en (``make data``) chunk texts; beyond its 31,115 chunks the query benchmark
+adds copies of real chunks whose vectors are the originals' plus small noise (re-normalised),
+so search cost is measured at 100k points without embedding 70k more texts. Figures are medians
+over repeats in one run, printed as a Markdown table (machines here are shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rag.pipeline import Pipeline  # noqa: E402
+
+CORPUS = ROOT / "data" / "datasets" / "insuranceqa_en" / "corpus.jsonl"
+QUERIES = ROOT / "data" / "datasets" / "insuranceqa_en" / "queries.jsonl"
+
+
+def chunk_texts(limit: int) -> list[str]:
+    """The first ``limit`` distinct chunks of InsuranceQA en, as rag's chunker cuts them."""
+    if not CORPUS.exists():
+        sys.exit(f"{CORPUS} missing: run `make data` first")
+    with tempfile.TemporaryDirectory() as tmp:
+        pipeline = beir_pipeline(CORPUS, Path(tmp))
+        documents, _ = pipeline.corpus.read()
+        chunks = pipeline.chunker.split(documents)
+    return list(dict.fromkeys(c.text for c in chunks))[:limit]
+
+
+def write_corpus(texts: list[str], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as f:
+        for i, text in enumerate(texts):
+            f.write(json.dumps({"_id": str(i), "title": "", "text": text}) + "\n")
+    return folder / "corpus.jsonl"
+
+
+def beir_pipeline(corpus: Path, data: Path, *overrides: str) -> Pipeline:
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="eval", overrides=[
+            "dataset=beir", f"dataset.path={corpus.parent}", f"data_dir={data}",
+            f"store_dir={data / 'index'}", "progress=false", *overrides])
+    return Pipeline.from_config(cfg)
+
+
+# ---- indexing ----------------------------------------------------------------------------
+
+def bench_index(n: int, repeats: int) -> dict:
+    """Wall time of rag.index (read, chunk, embed, sparse-encode, upsert, prune) against the
+    model encoding the same chunk texts in the same calls, alternating which runs first."""
+    texts = chunk_texts(n)
+    raw_s, rag_s, peak = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = write_corpus(texts, Path(tmp) / "corpus")
+        for r in range(repeats):
+            for which in (("raw", "rag") if r % 2 == 0 else ("rag", "raw")):
+                data = Path(tmp) / f"run{r}-{which}"  # a fresh cache: every text is encoded
+                pipeline = beir_pipeline(corpus, data)
+                pipeline.embedder.encode_documents(texts[:64])  # load and warm up the model
+                start = time.perf_counter()
+                if which == "raw":
+                    for i in range(0, len(texts), pipeline.block_size):
+                        pipeline.embedder.encode_documents(texts[i : i + pipeline.block_size])
+                    raw_s.append(time.perf_counter() - start)
+                else:
+                    report = pipeline.index()
+                    rag_s.append(time.perf_counter() - start)
+                    assert report.points == len(texts), report
+                pipeline.close()
+                peak.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    raw, rag = statistics.median(raw_s), statistics.median(rag_s)
+    return {"chunks": len(texts), "raw_s": raw, "rag_s": rag, "overhead": rag / raw,
+            "chunks_per_s": len(texts) / rag, "peak_rss_mb": max(peak), "repeats": repeats}
+
+
+# ---- queries -----------------------------------------------------------------------------
+
+def questions(n: int) -> list[str]:
+    with QUERIES.open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r["text"] for r in rows if r["_id"].startswith("test-")][:n]
+
+
+def scaled_corpus(n: int, folder: Path, data: Path) -> Path:
+    """n chunk texts with their MiniLM vectors in the embedding cache: real chunks first, then
+    copies ("text [k]") whose vectors are the original's plus noise, re-normalised."""
+    from rag.embedding_cache import EmbeddingCache
+
+    texts = chunk_texts(n)
+    probe = beir_pipeline(write_corpus(texts, folder), data)
+    vectors = probe.embed_documents(texts)  # from the shared cache after a first run
+    rng = np.random.default_rng(0)
+    copies, copy_vectors, k = [], [], 0
+    while len(texts) + len(copies) < n:
+        i = k % len(texts)
+        copies.append(f"{texts[i]} [{k // len(texts) + 1}]")
+        noisy = vectors[i] + rng.normal(scale=0.05, size=vectors.shape[1]).astype(np.float32)
+        copy_vectors.append(noisy / np.linalg.norm(noisy))
+        k += 1
+    if copies:
+        cache = EmbeddingCache(Path(probe.cache_dir) / "embeddings", probe.embedder.fingerprint)
+        cache.put(copies, np.stack(copy_vectors))
+        cache.close()
+    probe.close()
+    return write_corpus(texts + copies, folder)
+
+
+PLANS = {
+    "dense, full 384-d": ["retriever=dense", "retriever.mrl_dim=null"],
+    "dense, MRL 256 → 384": ["retriever=dense", "retriever.mrl_dim=256"],
+    "dense, MRL 128 → 384": ["retriever=dense", "retriever.mrl_dim=128"],
+    "dense, MRL 64 → 384": ["retriever=dense", "retriever.mrl_dim=64"],
+    "hybrid (BM25 + MRL 128 → 384, RRF)": ["retriever=hybrid", "retriever.mrl_dim=128"],
+}
+STORES = {"qdrant-edge (embedded)": ["store=edge"],
+          "qdrant-client local mode": ["store=memory"]}
+
+
+def bench_query(n: int, n_queries: int, data: Path) -> list[dict]:
+    rows = []
+    qs = questions(n_queries)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = scaled_corpus(n, Path(tmp) / "corpus", data)
+        for store, store_args in STORES.items():
+            for plan, plan_args in PLANS.items():
+                if store_args == ["store=memory"] and "hybrid" not in plan and "full" not in plan:
+                    continue  # local mode is brute force: one dense and one hybrid row suffice
+                pipeline = beir_pipeline(corpus, data, *store_args, *plan_args,
+                                         f"store_dir={Path(tmp) / 'index'}")
+                pipeline.index()
+                for q in qs[:10]:  # warm-up
+                    pipeline.search(q, 10)
+                stages: dict[str, list[float]] = {}
+                for q in qs:
+                    timings: dict = {}
+                    pipeline.search(q, 10, timings)
+                    for stage, ms in timings.items():
+                        stages.setdefault(stage, []).append(ms)
+                pipeline.close()
+                rows.append({"chunks": n, "store": store, "plan": plan, **{
+                    f"{stage} p50": statistics.median(v) for stage, v in stages.items()}, **{
+                    f"{stage} p95": float(np.percentile(v, 95)) for stage, v in stages.items()}})
+                print(json.dumps(rows[-1]), file=sys.stderr)
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in rows:
+        out.append("| " + " | ".join(
+            f"{r[k]:.2f}" if isinstance(r.get(k), float) else str(r.get(k, "–")) for k in keys)
+            + " |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=["index", "query"])
+    parser.add_argument("--chunks", type=int, nargs="+", default=[10000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--data", default=str(ROOT / "data"),
+                        help="data dir whose embedding cache the query benchmark reuses")
+    args = parser.parse_args(argv)
+    rows: list[dict] = []
+    for n in args.chunks:
+        if args.what == "index":
+            rows.append(bench_index(n, args.repeats))
+        else:
+            rows.extend(bench_query(n, args.queries, Path(args.data)))
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
