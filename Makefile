@@ -75,8 +75,10 @@ eval-report: data
 
 # Speed: rag's indexing against the raw model, query latency per stage (needs make data).
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) scripts/bench.py index --chunks 10000 --repeats 3
 	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500
+	$(PY) scripts/bench.py peer --queries 2000
 
 eval-report-zh: data
 	bash scripts/insuranceqa_zh_report.sh

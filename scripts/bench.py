@@ -161,27 +161,121 @@ def bench_query(n: int, n_queries: int, data: Path) -> list[dict]:
     return rows
 
 
+# ---- the peer pipeline --------------------------------------------------------------------
+
+def bench_peer(n_queries: int | None, folder: Path) -> list[dict]:
+    """rag against the llama-index pipeline a user would otherwise build: VectorStoreIndex over
+    QdrantVectorStore(enable_hybrid=True) with the same MiniLM, the same BM25 (rag's encoder as
+    its sparse_doc_fn / sparse_query_fn), the same chunks and the same questions, both indexing
+    from an empty embedding cache. Quality by the same trec_eval code."""
+    from llama_index.core import StorageContext, VectorStoreIndex
+    from llama_index.core.schema import TextNode
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.qdrant import QdrantVectorStore
+    from qdrant_client import QdrantClient, models
+
+    from rag.datasets import BeirDataset
+    from rag.metrics import evaluate
+    from rag.models import resolve_model
+
+    corpus = folder / "corpus.jsonl"
+    dataset = BeirDataset(str(folder), max_queries=n_queries)
+    queries, qrels = dataset.queries(), dataset.qrels()
+    qrels = {q: qrels[q] for q in queries}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # rag: hybrid, RRF, exact search, from an empty cache
+        rag = beir_pipeline(corpus, Path(tmp) / "rag", "retriever=hybrid",
+                            "store.exact_below=1000000")
+        rag.embedder.encode_documents(["warm up"])
+        start = time.perf_counter()
+        report = rag.index()
+        rag_index_s = time.perf_counter() - start
+        chunks = rag.chunker.split(rag.corpus.read()[0])
+        run, latency = {}, []
+        for qid, text in queries.items():
+            t = time.perf_counter()
+            hits = rag.search(text, 100)
+            latency.append((time.perf_counter() - t) * 1e3)
+            run[qid] = _collapse([(h.payload["doc_id"], h.score) for h in hits])
+        rag.close()
+        rows.append({"pipeline": "rag (qdrant-edge, Query API: prefetch + RRF in the engine)",
+                     "chunks": report.chunks, "nDCG@10": evaluate(qrels, run)[0]["ndcg@10"],
+                     "index s": rag_index_s, "query p50 ms": statistics.median(latency)})
+
+        # llama-index: the standard hybrid pipeline
+        bm25 = rag.sparse
+
+        def sparse(encode):
+            def fn(texts):
+                vectors = encode(list(texts))
+                return [list(i) for i, _ in vectors], [list(v) for _, v in vectors]
+            return fn
+
+        store = QdrantVectorStore(
+            collection_name="peer", client=QdrantClient(location=":memory:"),
+            enable_hybrid=True, sparse_doc_fn=sparse(bm25.encode_documents),
+            sparse_query_fn=sparse(bm25.encode_queries), batch_size=256,
+            sparse_config=models.SparseVectorParams(modifier=models.Modifier.IDF))
+        embed = HuggingFaceEmbedding(model_name=str(resolve_model(rag.embedder.model)),
+                                     embed_batch_size=rag.embedder.batch_size, device="cpu")
+        embed.get_text_embedding("warm up")
+        unique = {c.point_id: c for c in chunks}
+        nodes = [TextNode(id_=pid, text=c.text, metadata={"doc_id": c.doc_id},
+                          excluded_embed_metadata_keys=["doc_id"],
+                          excluded_llm_metadata_keys=["doc_id"]) for pid, c in unique.items()]
+        start = time.perf_counter()
+        index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(
+            vector_store=store), embed_model=embed, show_progress=False)
+        peer_index_s = time.perf_counter() - start
+        retriever = index.as_retriever(vector_store_query_mode="hybrid", similarity_top_k=100,
+                                       sparse_top_k=100, hybrid_top_k=100)
+        run, latency = {}, []
+        for qid, text in queries.items():
+            t = time.perf_counter()
+            found = retriever.retrieve(text)
+            latency.append((time.perf_counter() - t) * 1e3)
+            run[qid] = _collapse([(n.node.metadata["doc_id"], n.score or 0.0) for n in found])
+        rows.append({"pipeline": "llama-index VectorStoreIndex + QdrantVectorStore(hybrid)",
+                     "chunks": len(nodes), "nDCG@10": evaluate(qrels, run)[0]["ndcg@10"],
+                     "index s": peer_index_s, "query p50 ms": statistics.median(latency)})
+    return rows
+
+
+def _collapse(scored: list[tuple[str, float]]) -> dict[str, float]:
+    """Chunk hits to document scores, keeping the rank order (a document at its best chunk)."""
+    out: dict[str, float] = {}
+    for rank, (doc, _) in enumerate(scored):
+        out.setdefault(doc, float(len(scored) - rank))
+    return out
+
+
 def markdown(rows: list[dict]) -> str:
     keys = list(dict.fromkeys(k for r in rows for k in r))
     out = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for r in rows:
         out.append("| " + " | ".join(
-            f"{r[k]:.2f}" if isinstance(r.get(k), float) else str(r.get(k, "–")) for k in keys)
+            (f"{r[k]:.4f}" if "nDCG" in k else f"{r[k]:.2f}") if isinstance(r.get(k), float)
+            else str(r.get(k, "–")) for k in keys)
             + " |")
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["index", "query"])
+    parser.add_argument("what", choices=["index", "query", "peer"])
     parser.add_argument("--chunks", type=int, nargs="+", default=[10000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--dataset", default=str(CORPUS.parent),
+                        help="BEIR folder for the peer comparison (InsuranceQA en)")
     parser.add_argument("--data", default=str(ROOT / "data"),
                         help="data dir whose embedding cache the query benchmark reuses")
     args = parser.parse_args(argv)
     rows: list[dict] = []
-    for n in args.chunks:
+    if args.what == "peer":
+        rows = bench_peer(args.queries, Path(args.dataset))
+    for n in args.chunks if args.what != "peer" else []:
         if args.what == "index":
             rows.append(bench_index(n, args.repeats))
         else:
