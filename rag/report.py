@@ -108,7 +108,8 @@ def write_csv(table: list[dict], path: Path) -> None:
 
 
 def write_markdown(table: list[dict], path: Path, alpha: float = 0.05) -> None:
-    fmt = {h: f for h, _, f in COLUMNS}
+    # a column no run has a value for (API tokens without an API embedder) is left out
+    fmt = {h: f for h, _, f in COLUMNS if any(e[h] is not None for e in table)}
     headers = ["configuration", *fmt, "ΔnDCG@10", "p"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     best = max(table, key=lambda e: e["nDCG@10"] or 0)
