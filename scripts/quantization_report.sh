@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Re-runs the committed storage comparison in docs/results/quantization_en/ (make
+# eval-report-quantization): InsuranceQA en, full corpus, all 2,000 test questions, the
+# packaged MiniLM, dense retrieval, the index searched by HNSW as in production (31k points is
+# above store.exact_below); float vectors against Qdrant's int8 and binary quantization, each
+# searched quantized and rescored from the floats (oversampling 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+out=data/multirun/quantization_en
+rm -rf "$out"
+common=(dataset=insuranceqa_en retriever=dense retriever.mrl_dim=null progress=false
+        store_dir=data/eval-index/quantization_en)
+"$PY" -m rag.eval -m "${common[@]}" store.exact_below=1000000 hydra.sweep.dir="$out/exact"
+"$PY" -m rag.eval -m "${common[@]}" store.quantization=null,int8,binary_2bit,binary \
+  hydra.sweep.dir="$out/hnsw"
+"$PY" -m rag.eval -m "${common[@]}" store.quantization=binary store.rescore=false \
+  hydra.sweep.dir="$out/no_rescore"
+"$PY" -m rag.report "$out/exact" "$out/hnsw" "$out/no_rescore" \
+  --baseline "store.exact_below=1000000" --out docs/results/quantization_en
