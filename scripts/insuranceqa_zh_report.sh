@@ -30,6 +30,17 @@ common=(dataset=insuranceqa_zh embedder=e5_small_q4 store_dir=data/eval-index/in
   hydra.sweep.dir="$out/hybrid_jieba_dbsf"
 "$PY" -m rag.report "$out"/* --baseline "retriever=dense" --out docs/results/insuranceqa_zh_e5
 
+# Full 384-d dense (e5 is not MRL-trained): alone, and the two best fusions.
+full="$out-full"
+rm -rf "$full"
+"$PY" -m rag.eval -m "${common[@]}" retriever=dense retriever.mrl_dim=null \
+  hydra.sweep.dir="$full/dense"
+"$PY" -m rag.eval -m "${common[@]}" retriever=hybrid retriever.mrl_dim=null sparse=bm25_char \
+  retriever.fusion=rrf retriever.rrf_k=10 hydra.sweep.dir="$full/hybrid_rrf"
+"$PY" -m rag.eval -m "${common[@]}" retriever=hybrid retriever.mrl_dim=null sparse=bm25_char \
+  retriever.fusion=dbsf hydra.sweep.dir="$full/hybrid_dbsf"
+"$PY" -m rag.report "$full"/* --baseline "retriever=dense" --out docs/results/insuranceqa_zh_e5_full
+
 # Cross-lingual: English questions -> Chinese passages (same index as above).
 "$PY" -m rag.eval -m dataset=insuranceqa_en2zh embedder=e5_small_q4 retriever=dense \
   store_dir=data/eval-index/insuranceqa_zh store.exact_below=1000000 progress=false \

