@@ -18,3 +18,12 @@ common=(dataset=insuranceqa_en retriever=dense retriever.mrl_dim=null progress=f
   hydra.sweep.dir="$out/no_rescore"
 "$PY" -m rag.report "$out/exact" "$out/hnsw" "$out/no_rescore" \
   --baseline "store.exact_below=1000000" --out docs/results/quantization_en
+
+# The same for Chinese with the multilingual model (e5-small-q4, full 384-d, HNSW).
+zh=data/multirun/quantization_zh
+rm -rf "$zh"
+"$PY" -m rag.eval -m dataset=insuranceqa_zh embedder=e5_small_q4 retriever=dense \
+  retriever.mrl_dim=null progress=false store_dir=data/eval-index/quantization_zh \
+  store.quantization=null,int8,binary_2bit,binary hydra.sweep.dir="$zh/hnsw"
+"$PY" -m rag.report "$zh/hnsw" data/multirun/insuranceqa_zh_e5_full/dense \
+  --baseline "store.exact_below=1000000" --out docs/results/quantization_zh
