@@ -13,16 +13,13 @@ import time
 
 import numpy as np
 
+from rag.embedders import _normalize
+
 log = logging.getLogger(__name__)
 
 
 class EmbeddingServiceError(RuntimeError):
     """The service refused the request for a reason the user must fix (key, model, input)."""
-
-
-def _normalize(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 class _HttpEmbedder:
