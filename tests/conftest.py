@@ -27,20 +27,25 @@ def cfg_factory(tmp_path):
     return factory
 
 
+def copy_minilm_tokenizer(dst: Path) -> None:
+    """Give a locally built tiny model the packaged MiniLM's tokenizer (vocab 30522)."""
+    from rag.models import resolve_model
+
+    minilm = resolve_model(MINILM)
+    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        (dst / f).write_bytes((minilm / f).read_bytes())
+
+
 def tiny_sentence_model(where: Path, dim: int = 64) -> Path:
     """A real sentence-transformers model of another dimension, built locally (random
     weights, MiniLM's tokenizer): enough to exercise dimension checks."""
     from sentence_transformers import SentenceTransformer, models
     from transformers import BertConfig, BertModel
 
-    from rag.models import resolve_model
-
-    minilm = resolve_model(MINILM)
     bert = BertModel(BertConfig(vocab_size=30522, hidden_size=dim, num_hidden_layers=1,
                                 num_attention_heads=2, intermediate_size=2 * dim))
     bert.save_pretrained(where / "tiny")
-    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        (where / "tiny" / f).write_bytes((minilm / f).read_bytes())
+    copy_minilm_tokenizer(where / "tiny")
     word = models.Transformer(str(where / "tiny"))
     SentenceTransformer(modules=[word, models.Pooling(dim)]).save(str(where / "tiny-st"))
     return where / "tiny-st"

@@ -11,18 +11,11 @@ import pytest
 import torch
 
 from rag.embedders import FlagEmbedder, SentenceTransformerEmbedder
-from rag.models import resolve_model
-from tests.conftest import MINILM, make_cfg, tiny_sentence_model
+from tests.conftest import copy_minilm_tokenizer, make_cfg, tiny_sentence_model
 
 QWEN_INSTRUCTION = "Instruct: Given a web search query, retrieve relevant passages\nQuery:"
 QUESTION = "how long is the warranty"
 PASSAGE = "The espresso machine has a two-year limited warranty."
-
-
-def _copy_tokenizer(dst) -> None:
-    minilm = resolve_model(MINILM)
-    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        (dst / f).write_bytes((minilm / f).read_bytes())
 
 
 @contextmanager
@@ -55,7 +48,7 @@ def tiny_qwen3(tmp_path_factory):
     Qwen3Model(Qwen3Config(vocab_size=30522, hidden_size=32, intermediate_size=64,
                            num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
                            head_dim=16, max_position_embeddings=512)).save_pretrained(root / "hf")
-    _copy_tokenizer(root / "hf")
+    copy_minilm_tokenizer(root / "hf")
     word = models.Transformer(str(root / "hf"))
     model = SentenceTransformer(modules=[word, models.Pooling(32, pooling_mode="lasttoken"),
                                          models.Normalize()],
@@ -107,7 +100,7 @@ def tiny_bert(tmp_path_factory):
     torch.manual_seed(0)
     BertModel(BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1,
                          num_attention_heads=2, intermediate_size=64)).save_pretrained(root)
-    _copy_tokenizer(root)
+    copy_minilm_tokenizer(root)
     return root
 
 

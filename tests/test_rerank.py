@@ -7,7 +7,7 @@ import pytest
 from rag.models import ModelNotFoundError, resolve_model
 from rag.rerank import BgeReranker, CrossEncoderReranker, MissingHeadError
 from rag.store import Hit
-from tests.conftest import MINILM
+from tests.conftest import MINILM, copy_minilm_tokenizer
 
 QUERY = "How long is the warranty?"
 TEXTS = ["The warranty lasts two years.", "Descale every three months.",
@@ -24,9 +24,7 @@ def _tiny_bert(path, head: bool):
                         num_attention_heads=2, intermediate_size=64, num_labels=1)
     model = BertForSequenceClassification(config) if head else BertModel(config)
     model.save_pretrained(path)
-    minilm = resolve_model(MINILM)
-    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        (path / f).write_bytes((minilm / f).read_bytes())
+    copy_minilm_tokenizer(path)
     return path
 
 
@@ -106,9 +104,7 @@ def tiny_m3(tmp_path_factory):
                                      num_attention_heads=2, intermediate_size=64,
                                      pad_token_id=0, max_position_embeddings=514)
                     ).save_pretrained(path)
-    minilm = resolve_model(MINILM)
-    for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
-        (path / f).write_bytes((minilm / f).read_bytes())
+    copy_minilm_tokenizer(path)
     torch.save(torch.nn.Linear(32, 32).state_dict(), path / "colbert_linear.pt")
     torch.save(torch.nn.Linear(32, 1).state_dict(), path / "sparse_linear.pt")
     return path
