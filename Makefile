@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
-.PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report eval-report-zh bench help
+.PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report eval-report-zh finetune-report bench help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
@@ -17,6 +17,8 @@ help:
 	@echo "make data             fetch the evaluation data sets into data/datasets"
 	@echo "make eval-report      re-run the committed InsuranceQA comparison (long)"
 	@echo "make eval-report-zh   re-run the committed Chinese comparison with e5-small (long)"
+	@echo "make finetune-report  train an MRL embedder and a reranker, compare with the base (long)"
+	@echo "make bench            speed: indexing vs the raw model, query latency, llama-index peer"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -79,6 +81,10 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py index --chunks 10000 --repeats 3
 	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500
 	$(PY) scripts/bench.py peer --queries 2000
+
+# Trains on InsuranceQA train (2 x 30 min), evaluates on its test questions.
+finetune-report: data
+	bash scripts/finetune_report.sh
 
 eval-report-zh: data
 	bash scripts/insuranceqa_zh_report.sh

@@ -3,7 +3,8 @@
 hybrid:  Fuse(rrf|dbsf)[ sparse top-k_s,  dense top-k_d <- dense_mrl top-k_m ]
 dense:   dense top-k <- dense_mrl top-k_m       (the MRL funnel: short first pass, full rescore)
 sparse:  sparse top-k
-With ``mrl_dim: null`` the dense leg searches the full vector directly.
+With ``mrl_dim: null`` the dense leg searches the full vector directly; with ``rescore: false``
+the short vector answers alone (dense_mrl top-k), which is what a shortened-only index gives.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Retriever:
         rrf_k: int = 60,
         dense_weight: float = 1.0,
         sparse_weight: float = 1.0,
+        rescore: bool = True,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"retriever.mode must be one of {MODES}, got {mode!r}")
@@ -44,6 +46,7 @@ class Retriever:
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight
         self.sparse_weight = sparse_weight
+        self.rescore = rescore
 
     @property
     def uses_dense(self) -> bool:
@@ -58,7 +61,10 @@ class Retriever:
         """The named vectors this plan reads (what its storage cost is)."""
         names = set()
         if self.uses_dense:
-            names |= {DENSE, DENSE_MRL} if self.mrl_dim else {DENSE}
+            if not self.mrl_dim:
+                names.add(DENSE)
+            else:
+                names |= {DENSE, DENSE_MRL} if self.rescore else {DENSE_MRL}
         if self.uses_sparse:
             names.add(SPARSE)
         return names
@@ -71,6 +77,8 @@ class Retriever:
             )
 
     def _dense(self, query: np.ndarray, limit: int) -> Nearest:
+        if self.mrl_dim and not self.rescore:
+            return Nearest(DENSE_MRL, mrl_cut(query, self.mrl_dim).tolist(), limit)
         funnel = []
         if self.mrl_dim:
             funnel = [Nearest(DENSE_MRL, mrl_cut(query, self.mrl_dim).tolist(),

@@ -45,19 +45,15 @@ def training_pairs(dataset, corpus, max_queries: int | None = None) -> tuple[lis
     return anchors, positives
 
 
-def _time_budget(minutes: float):
+def _time_budget(deadline: float):
     from transformers import TrainerCallback
 
     class TimeBudget(TrainerCallback):
-        """Stop (and save) once the budget is spent: a run must fit its slot."""
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            self.start = time.monotonic()
+        """Stop (and save) at the deadline: the whole run, mining included, must fit its slot."""
 
         def on_step_end(self, args, state, control, **kwargs):
-            if time.monotonic() - self.start > minutes * 60:
-                log.info("time budget of %.0f min spent at step %d: saving and stopping",
-                         minutes, state.global_step)
+            if time.monotonic() > deadline:
+                log.info("time budget spent at step %d: saving and stopping", state.global_step)
                 control.should_training_stop = True
                 control.should_save = True
             return control
@@ -84,7 +80,8 @@ def _mine(pairs, model, t: DictConfig, output_format: str):
         output_format=output_format, use_faiss=False, verbose=False)
 
 
-def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out: Path):
+def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out: Path,
+                   deadline: float):
     from datasets import Dataset
     from sentence_transformers import (
         SentenceTransformer,
@@ -105,11 +102,12 @@ def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out
     args = _args(SentenceTransformerTrainingArguments, t, out)
     args.batch_sampler = BatchSamplers.NO_DUPLICATES  # a duplicate is a false in-batch negative
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss,
-                                         callbacks=[_time_budget(t.time_budget_minutes)])
+                                         callbacks=[_time_budget(deadline)])
     return model, trainer, len(pairs)
 
 
-def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out: Path):
+def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out: Path,
+                   deadline: float):
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.cross_encoder import (
@@ -121,12 +119,13 @@ def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out
 
     pairs = Dataset.from_dict({"query": anchors, "answer": positives})
     miner = SentenceTransformer(base, device="cpu")  # the base bi-encoder finds negatives
+    miner.max_seq_length = t.max_length
     labeled = _mine(pairs, miner, t, "labeled-pair")
     model = CrossEncoder(base, num_labels=1, max_length=t.max_length, device="cpu")
     args = _args(CrossEncoderTrainingArguments, t, out)
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=labeled,
                                   loss=BinaryCrossEntropyLoss(model),
-                                  callbacks=[_time_budget(t.time_budget_minutes)])
+                                  callbacks=[_time_budget(deadline)])
     return model, trainer, len(labeled)
 
 
@@ -148,7 +147,8 @@ def run(kind: str, cfg: DictConfig) -> dict:
     base = str(resolve_model(t.base))
     build = train_embedder if kind == "embedder" else train_reranker
     start = time.monotonic()
-    model, trainer, examples = build(base, anchors, positives, t, out)
+    deadline = start + t.time_budget_minutes * 60
+    model, trainer, examples = build(base, anchors, positives, t, out, deadline)
     resume = _last_checkpoint(out)
     if resume:
         log.info("resuming from %s", resume)

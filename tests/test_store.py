@@ -122,6 +122,18 @@ def test_funnel_with_a_narrow_first_pass_differs_from_full_search(store, data):
     assert _ids(narrow) != [p for p, _ in full]
 
 
+def test_mrl_without_rescoring_ranks_by_the_short_vector_alone(store, data):
+    retriever = Retriever(mode="dense", mrl_dim=MRL, rescore=False)
+    hits = store.search(retriever.plan(data["query"], None, 10))
+    short = mrl_cut(data["dense"], MRL) @ mrl_cut(data["query"], MRL)
+    expected = _ranked({data["ids"][i]: float(s) for i, s in enumerate(short)}, 10)
+    assert _ids(hits) == [pid for pid, _ in expected]
+    np.testing.assert_allclose([h.score for h in hits], [s for _, s in expected], rtol=1e-5)
+    assert _ids(hits) != _ids(store.search(Retriever(mode="dense", mrl_dim=MRL)
+                                           .plan(data["query"], None, 10)))
+    assert retriever.searched_vectors == {"dense_mrl"}
+
+
 def test_sparse_idf_equals_reference(store, data):
     hits = store.search(Retriever(mode="sparse").plan(None, data["sparse_query"], 15))
     expected = ref_sparse_idf(data, 15)
