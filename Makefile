@@ -78,9 +78,9 @@ eval-report: data
 # Speed: rag's indexing against the raw model, query latency per stage (needs make data).
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) scripts/bench.py index --chunks 10000 --repeats 3
+	$(PY) scripts/bench.py index --chunks 10000 --repeats 2
 	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500
-	$(PY) scripts/bench.py peer --queries 2000
+	$(PY) scripts/bench.py peer --passages 8000 --queries 500
 
 # Trains on InsuranceQA train (2 x 30 min), evaluates on its test questions.
 finetune-report: data
