@@ -159,6 +159,7 @@ def run(kind: str, cfg: DictConfig) -> dict:
     card = {
         "kind": kind, "base": t.base, "dataset": dataset.name, "split": dataset.split,
         "pairs": len(anchors), "examples": examples, "steps": trainer.state.global_step,
+        "examples_seen": trainer.state.global_step * t.batch_size,
         "minutes": (time.monotonic() - start) / 60,
         "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None,
         "config": OmegaConf.to_container(t, resolve=True),

