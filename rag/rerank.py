@@ -1,7 +1,8 @@
 """Rerank stage: a cross-encoder rescores the top fused candidates.
 
 The reranker's score replaces the hit's score; the retrieval score is kept beside it in the
-payload (``retrieval_score``) so both can be shown and evaluated.
+payload (``retrieval_score``) so both can be shown and evaluated. Candidates beyond ``top_n``
+keep their first-stage order and score after the reranked ones.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ class _CrossEncoderBase:
             replace(h, score=float(s), payload={**h.payload, "retrieval_score": h.score})
             for h, s in zip(candidates, scores, strict=True)
         ]
-        return sort_hits(rescored, top_k)
+        # Hits beyond top_n follow in first-stage order (with their retrieval scores): a
+        # reranker reorders the head of the list, it must not cut recall deeper down.
+        return (sort_hits(rescored, len(rescored)) + hits[self.top_n :])[:top_k]
 
 
 class BgeReranker(_CrossEncoderBase):

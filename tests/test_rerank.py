@@ -57,6 +57,12 @@ def test_order_follows_the_cross_encoder_scores(cross_encoder, cls):
     # the retrieval score is kept beside the reranker's
     assert [h.payload["retrieval_score"] for h in out] == [1.0 - i / 10 for i in order]
     assert "id5" not in {h.id for h in out}  # beyond top_n: never scored
+    # a deeper top_k keeps the unscored tail in first-stage order instead of dropping it
+    deep = reranker.rerank(QUERY, hits, top_k=8)
+    assert [h.id for h in deep[:5]] == [f"id{i}" for i in sorted(range(5),
+                                                                key=lambda i: -expected[i])]
+    assert [h.id for h in deep[5:]] == ["id5"]
+    assert "retrieval_score" not in deep[5].payload
 
 
 @pytest.mark.parametrize("cls", [BgeReranker, CrossEncoderReranker])
