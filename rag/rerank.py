@@ -2,7 +2,7 @@
 
 The reranker's score replaces the hit's score; the retrieval score is kept beside it in the
 payload (``retrieval_score``) so both can be shown and evaluated. Candidates beyond ``top_n``
-keep their first-stage order and score after the reranked ones.
+follow the reranked ones in first-stage order.
 """
 
 from __future__ import annotations
@@ -77,9 +77,16 @@ class _CrossEncoderBase:
             replace(h, score=float(s), payload={**h.payload, "retrieval_score": h.score})
             for h, s in zip(candidates, scores, strict=True)
         ]
-        # Hits beyond top_n follow in first-stage order (with their retrieval scores): a
-        # reranker reorders the head of the list, it must not cut recall deeper down.
-        return (sort_hits(rescored, len(rescored)) + hits[self.top_n :])[:top_k]
+        head = sort_hits(rescored, len(rescored))
+        # A reranker reorders the head of the list; it must not cut recall deeper down. The
+        # tail keeps its first-stage order, its scores shifted below the head's (they are on
+        # another scale) so that every consumer may keep trusting "sorted by score".
+        tail = hits[self.top_n : max(top_k, self.top_n)]
+        if tail and tail[0].score >= head[-1].score:
+            shift = head[-1].score - tail[0].score - 1.0
+            tail = [replace(h, score=h.score + shift, payload={**h.payload, "retrieval_score":
+                                                               h.score}) for h in tail]
+        return (head + tail)[:top_k]
 
 
 class BgeReranker(_CrossEncoderBase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.models import ModelNotFoundError, resolve_model
-from rag.rerank import BgeReranker, CrossEncoderReranker, MissingHeadError
+from rag.rerank import BgeReranker, CrossEncoderReranker, MissingHeadError, _CrossEncoderBase
 from rag.store import Hit
 from tests.conftest import MINILM, copy_minilm_tokenizer
 
@@ -62,7 +62,9 @@ def test_order_follows_the_cross_encoder_scores(cross_encoder, cls):
     assert [h.id for h in deep[:5]] == [f"id{i}" for i in sorted(range(5),
                                                                 key=lambda i: -expected[i])]
     assert [h.id for h in deep[5:]] == ["id5"]
-    assert "retrieval_score" not in deep[5].payload
+    assert deep[5].payload["retrieval_score"] == 0.5
+    # scores stay sorted: metrics and the answer stage rank by score
+    assert [h.score for h in deep] == sorted((h.score for h in deep), reverse=True)
 
 
 @pytest.mark.parametrize("cls", [BgeReranker, CrossEncoderReranker])
@@ -154,3 +156,16 @@ def test_colbert_refuses_a_checkpoint_without_its_head(tmp_path):
 
     with pytest.raises(MissingHeadError, match="no colbert_linear.pt"):
         ColbertReranker(MINILM).scores("q", ["a"])
+
+
+def test_tail_scores_are_shifted_below_a_head_on_another_scale():
+    class NegativeLogits(_CrossEncoderBase):  # logits well below the cosine scores behind them
+        def scores(self, query, texts):
+            return [-5.0 - i for i in range(len(texts))]
+
+    hits = [Hit(f"id{i}", 0.9 - i / 100, {"text": str(i)}) for i in range(6)]
+    out = NegativeLogits("unused", top_n=3).rerank(QUERY, hits, top_k=6)
+    assert [h.id for h in out] == ["id0", "id1", "id2", "id3", "id4", "id5"]
+    assert [h.score for h in out] == sorted((h.score for h in out), reverse=True)
+    assert out[3].score < out[2].score == -7.0
+    assert [h.payload["retrieval_score"] for h in out[3:]] == [0.87, 0.86, 0.85]
