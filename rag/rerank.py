@@ -81,11 +81,11 @@ class _CrossEncoderBase:
         # A reranker reorders the head of the list; it must not cut recall deeper down. The
         # tail keeps its first-stage order, its scores shifted below the head's (they are on
         # another scale) so that every consumer may keep trusting "sorted by score".
-        tail = hits[self.top_n : max(top_k, self.top_n)]
-        if tail and tail[0].score >= head[-1].score:
-            shift = head[-1].score - tail[0].score - 1.0
-            tail = [replace(h, score=h.score + shift, payload={**h.payload, "retrieval_score":
-                                                               h.score}) for h in tail]
+        tail = hits[self.top_n : top_k]
+        shift = (head[-1].score - tail[0].score - 1.0
+                 if tail and tail[0].score >= head[-1].score else 0.0)
+        tail = [replace(h, score=h.score + shift, payload={**h.payload, "retrieval_score": h.score})
+                for h in tail]
         return (head + tail)[:top_k]
 
 

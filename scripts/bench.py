@@ -144,6 +144,7 @@ STORES = {"qdrant-edge (embedded)": ["store=edge"],
 
 def bench_query(n: int, n_queries: int, data: Path, local_queries: int) -> list[dict]:
     rows = []
+    asked = questions(max(n_queries, local_queries))
     with tempfile.TemporaryDirectory() as tmp:
         corpus = scaled_corpus(n, Path(tmp) / "corpus", data)
         for store, store_args in STORES.items():
@@ -158,7 +159,7 @@ def bench_query(n: int, n_queries: int, data: Path, local_queries: int) -> list[
                 assert report.encoded == 0, "the query benchmark expects a warm cache"
                 # local mode searches by brute force (0.3-3 s a hybrid query at 10k-100k): fewer
                 # questions give the same medians in minutes instead of half an hour
-                qs = questions(local_queries if "memory" in store_args[0] else n_queries)
+                qs = asked[: local_queries if "memory" in store_args[0] else n_queries]
                 for q in qs[:10]:  # warm-up
                     pipeline.search(q, 10)
                 stages: dict[str, list[float]] = {}
