@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import sys
 
 log = logging.getLogger("rag")
@@ -23,7 +24,7 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         from hydra.errors import InstantiationException
 
-        from rag.api_embedders import EmbeddingServiceError
+        from rag.embedder.service import EmbeddingServiceError
         from rag.models import ModelNotFoundError
         from rag.store import IndexBusyError, IndexMismatchError
 
@@ -45,3 +46,21 @@ def user_errors(fn):
         sys.exit(USER_ERROR)
 
     return wrapper
+
+
+# Names from before the stage contract (config group llm, loose path keys) -> their new names.
+_RENAMED = {"llm": "answerer", "data_dir": "paths.data", "cache_dir": "paths.cache",
+            "store_dir": "paths.index"}
+_OLD_NAME = re.compile(rf"^([+~]{{0,2}})({'|'.join(_RENAMED)})(?=[=.])")
+
+
+def renamed_overrides(argv: list[str]) -> list[str]:
+    """Accept the old names on the command line (``llm=local``, ``llm.llm.model=...``,
+    ``data_dir=...``), each rewritten to its new one with a note on stderr."""
+    out = []
+    for arg in argv:
+        new = _OLD_NAME.sub(lambda m: m.group(1) + _RENAMED[m.group(2)], arg)
+        if new != arg:
+            print(f"note: {arg.split('=', 1)[0]} is now {new.split('=', 1)[0]}", file=sys.stderr)
+        out.append(new)
+    return out

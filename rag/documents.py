@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from dataclasses import dataclass, field
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+from rag.text import count_cjk
 
 
 @dataclass
@@ -67,5 +66,5 @@ def detect_language(text: str, threshold: float = 0.2) -> str:
     letters = sum(1 for c in text if c.isalnum())
     if not letters:
         return "en"
-    cjk = len(_CJK.findall(text))
+    cjk = count_cjk(text)
     return "zh" if cjk / letters >= threshold else "en"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from rag.cli import user_errors
+from rag.cli import renamed_overrides, user_errors
 from rag.store import DENSE, DENSE_MRL, quantized_bytes
 
 log = logging.getLogger("rag.eval")
@@ -65,13 +66,14 @@ def main(cfg: DictConfig) -> float:
         run: dict[str, dict[str, float]] = {}
         latency: dict[str, list[float]] = {}
         start = time.perf_counter()
+        answers: dict[str, dict] = {}
         for qid, text in tqdm(queries.items(), desc="queries", disable=not cfg.progress):
-            timings: dict = {}
-            t = time.perf_counter()
-            hits = pipeline.search(text, cfg.eval.k, timings)
-            timings["total_ms"] = (time.perf_counter() - t) * 1e3
-            run[qid] = collapse_to_documents(hits)
-            for stage, ms in timings.items():
+            response = pipeline.ask(text, cfg.eval.k)
+            run[qid] = collapse_to_documents(response.passages)
+            if response.answer is not None:
+                answers[qid] = {"answer": response.answer.text,
+                                "cited": [h.payload["doc_id"] for _, h in response.answer.cited()]}
+            for stage, ms in response.timings_ms.items():
                 latency.setdefault(stage, []).append(ms)
         wall = time.perf_counter() - start
         per_vector = vector_bytes(pipeline.store.sample_vectors(cfg.eval.storage_sample))
@@ -119,6 +121,8 @@ def main(cfg: DictConfig) -> float:
     (out_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     (out_dir / "per_query.json").write_text(json.dumps(per_query))
     (out_dir / "run.json").write_text(json.dumps(run))
+    if answers:
+        (out_dir / "answers.json").write_text(json.dumps(answers, ensure_ascii=False))
     log.info("%s  nDCG@10 %.4f  R@100 %.4f  MRR@10 %.4f  p50 %.1f ms  %.0f B/chunk  -> %s",
              results["label"], mean["ndcg@10"], mean["recall@100"], mean["mrr@10"],
              results["latency_ms"]["total_ms"]["p50"], per_chunk_searched, out_dir)
@@ -126,4 +130,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    sys.argv[1:] = renamed_overrides(sys.argv[1:])
     main()

@@ -15,7 +15,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from rag.cli import SKIPPED, user_errors
+from rag.cli import SKIPPED, renamed_overrides, user_errors
 
 log = logging.getLogger("rag.index")
 
@@ -51,4 +51,5 @@ def main(cfg: DictConfig) -> None:
         sys.exit(SKIPPED)
 
 if __name__ == "__main__":
+    sys.argv[1:] = renamed_overrides(sys.argv[1:])
     main()

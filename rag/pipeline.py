@@ -1,4 +1,10 @@
-"""The pipeline: stages built from config, and the two jobs that use them (index, search)."""
+"""The pipeline: stages built from config (cheaply), warmed once, and the jobs that use them.
+
+    index()   corpus -> chunks -> vectors -> store, streaming and resumable
+    search()  a question -> passages (retrieval and rerank only)
+    ask()     a question -> passages -> answer with citations, timed per stage: the one path
+              every caller takes (rag.query, rag.eval, a server)
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,28 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig
 
+from rag.answerer import Answer
+from rag.answerer.citations import cite
+from rag.corpus import Skipped, UnreadableError
 from rag.documents import Chunk, text_hash
-from rag.embedding_cache import EmbeddingCache
-from rag.readers import Skipped, UnreadableError
+from rag.embedder.cache import EmbeddingCache
+from rag.stages import (
+    Answerer,
+    Chunker,
+    Corpus,
+    Embedder,
+    Reranker,
+    Retriever,
+    SparseEncoder,
+    Store,
+)
 from rag.store import Hit, IndexBusyError, IndexSpec, Point
 
 log = logging.getLogger(__name__)
@@ -36,6 +55,31 @@ class IndexReport:
     embed_seconds: float = 0.0  # time to get the new chunks' vectors, cache included
 
 
+@dataclass
+class Response:
+    """What ``Pipeline.ask`` returns: the passages retrieved, the answer (None without an
+    answer stage) and the time each stage took, in milliseconds."""
+
+    question: str
+    passages: list[Hit]
+    answer: Answer | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``rag.query --json``."""
+        answer = self.answer
+        return {
+            "question": self.question,
+            "answer": answer.text if answer else None,
+            "citations": [{"n": n, "id": h.id, "source": h.payload.get("source"),
+                           "page": h.payload.get("page"), "doc_id": h.payload.get("doc_id")}
+                          for n, h in answer.cited()] if answer else [],
+            "citations_attributed": bool(answer and answer.attributed),
+            "passages": [{"id": h.id, "score": h.score, **h.payload} for h in self.passages],
+            "timings_ms": self.timings_ms,
+        }
+
+
 def _progress(iterable, enabled: bool, **kwargs):
     """A tqdm bar on stderr, or the bare iterable (None for a manual bar) when disabled."""
     if not enabled:
@@ -50,9 +94,11 @@ def _source(doc_id: str) -> str:
 
 
 class Pipeline:
-    def __init__(self, corpus, chunker, embedder, sparse, store, retriever,
+    def __init__(self, corpus: Corpus, chunker: Chunker, embedder: Embedder,
+                 sparse: SparseEncoder | None, store: Store, retriever: Retriever,
                  cache_dir: str, batch_size: int = 256, progress: bool = True,
-                 reranker=None, answerer=None, lock_timeout: float = 0) -> None:
+                 reranker: Reranker | None = None, answerer: Answerer | None = None,
+                 lock_timeout: float = 0) -> None:
         self.corpus = corpus
         self.chunker = chunker
         self.embedder = embedder
@@ -65,6 +111,7 @@ class Pipeline:
         self.batch_size = batch_size
         self.progress = progress
         self.lock_timeout = lock_timeout
+        self._warm = False
         # Texts embedded per call: large calls let the model sort by length and pad less.
         self.block_size = max(getattr(embedder, "batch_size", 32), 1) * 16
         if retriever.uses_sparse and sparse is None:
@@ -80,11 +127,26 @@ class Pipeline:
             embedder=instantiate(cfg.embedder),
             sparse=instantiate(cfg.sparse) if cfg.get("sparse") else None,
             store=instantiate(cfg.store), retriever=instantiate(cfg.retriever),
-            cache_dir=cfg.cache_dir, batch_size=cfg.index_batch_size,
+            cache_dir=cfg.paths.cache, batch_size=cfg.index_batch_size,
             progress=cfg.progress, lock_timeout=cfg.get("lock_timeout", 0),
             reranker=instantiate(cfg.reranker) if cfg.get("reranker") else None,
-            answerer=instantiate(cfg.llm) if cfg.get("llm") else None,
+            answerer=instantiate(cfg.answerer) if cfg.get("answerer") else None,
         )
+
+    @property
+    def stages(self) -> list:
+        return [s for s in (self.corpus, self.chunker, self.embedder, self.sparse, self.store,
+                            self.retriever, self.reranker, self.answerer) if s is not None]
+
+    def warm_up(self) -> None:
+        """Load every stage's models now (idempotent): a server or a sweep pays the start-up
+        once, before the first request; stages without a model have no warm_up."""
+        if self._warm:
+            return
+        for stage in self.stages:
+            if hasattr(stage, "warm_up"):
+                stage.warm_up()
+        self._warm = True
 
     def spec(self) -> IndexSpec:
         """What the index is built from; its hash names the collection."""
@@ -119,8 +181,9 @@ class Pipeline:
         file that could not be read this time are kept, never pruned.
         """
         start = time.perf_counter()
-        spec = self.spec()
         sources, skipped = self.corpus.sources()  # a missing folder fails before any write
+        self.warm_up()  # a service embedder learns its dimension here
+        spec = self.spec()
         self._open(spec)  # refuses a mismatched index before anything is written
         report = IndexReport(self.store.where, skipped=skipped)
         stored = self.store.ids()
@@ -223,6 +286,7 @@ class Pipeline:
     # ---- search ------------------------------------------------------------------------
 
     def open_index(self, build_if_missing: bool = False) -> None:
+        self.warm_up()
         spec = self.spec()
         if self._open(spec, create=False):
             return
@@ -250,6 +314,42 @@ class Pipeline:
             hits = self.reranker.rerank(question, hits, top_k)
             timings["rerank_ms"] = (time.perf_counter() - t3) * 1e3
         return hits
+
+    def ask(self, question: str, top_k: int, stream: Callable[[str], None] | None = None,
+            on_passages: Callable[[list[Hit]], None] | None = None) -> Response:
+        """Retrieve, rerank and answer one question: the one path from a question to an answer.
+
+        ``on_passages`` sees the passages as soon as they are found (to show them while the
+        answer is written); ``stream`` receives the answer's text as it is written (the
+        answerer's streaming call); without it the answerer makes one blocking call. Without
+        an answer stage the response carries the passages only.
+        """
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        hits = self.search(question, top_k, timings)
+        if on_passages is not None:
+            on_passages(hits)
+        answer = None
+        if self.answerer is not None:
+            t = time.perf_counter()
+            answer = self._answer(question, hits, stream)
+            timings["answer_ms"] = (time.perf_counter() - t) * 1e3
+        timings["total_ms"] = (time.perf_counter() - start) * 1e3
+        return Response(question, hits, answer, timings)
+
+    def _answer(self, question: str, hits: list[Hit],
+                stream: Callable[[str], None] | None) -> Answer:
+        passages = self.answerer.select(question, hits)
+        if stream is None:
+            text = self.answerer.complete(question, passages)
+        else:
+            parts = []
+            for delta in self.answerer.stream(question, passages):
+                parts.append(delta)
+                stream(delta)
+            text = "".join(parts)
+        citations, attributed = cite(text, passages)
+        return Answer(text.strip(), passages, citations, attributed)
 
     def close(self) -> None:
         self.store.close()

@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 
 import hydra
 from omegaconf import DictConfig
 
-from rag.cli import user_errors
+from rag.cli import renamed_overrides, user_errors
 
 # Hydra options that take a value, so their values are not mistaken for the question.
 _VALUE_FLAGS = {"--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name",
@@ -44,7 +43,7 @@ def split_argv(argv: list[str]) -> tuple[list[str], str | None, bool]:
 
 
 def _print_hits(question: str, hits) -> None:
-    from rag.answer import passage_label  # not at module level: --help stays numpy-free
+    from rag.answerer import passage_label  # not at module level: --help stays numpy-free
 
     print(f"Q: {question}\n")
     for rank, hit in enumerate(hits, 1):
@@ -63,10 +62,18 @@ def _stream(delta: str) -> None:
     sys.stdout.flush()
 
 
-def _citation_json(n: int, hit) -> dict:
-    p = hit.payload
-    return {"n": n, "id": hit.id, "source": p.get("source"), "page": p.get("page"),
-            "doc_id": p.get("doc_id")}
+def _print_sources(answer) -> None:
+    from rag.answerer import passage_label
+
+    print("\n")
+    if answer.attributed:
+        print("Sources (attributed by term overlap: the model cited no passage):")
+    elif answer.citations:
+        print("Sources:")
+    else:
+        print("Sources: (the answer cites no passage)")
+    for n, hit in answer.cited():
+        print(f"  [{n}] {passage_label(hit)}")
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
@@ -77,58 +84,33 @@ def main(cfg: DictConfig) -> None:
         print('error: give a question, e.g. python -m rag.query "How long is the warranty?"',
               file=sys.stderr)
         sys.exit(2)
-    from rag.answer import answer
     from rag.pipeline import Pipeline
 
+    as_json = _ARGS["json"]
     pipeline = Pipeline.from_config(cfg)
+
+    def show_passages(hits) -> None:
+        _print_hits(question, hits)
+        if pipeline.answerer is not None:
+            print("Answer:")
+
     try:
         pipeline.open_index(build_if_missing=cfg.index_if_missing)
-        timings: dict = {}
-        start = time.perf_counter()
-        hits = pipeline.search(question, cfg.top_k, timings)
-        # Release the index before the answer, which may take seconds: an embedded engine
-        # serves one process at a time.
-        pipeline.close()
-        result = None
-        if not _ARGS["json"]:
-            _print_hits(question, hits)
-        if pipeline.answerer is not None:
-            t = time.perf_counter()
-            if not _ARGS["json"]:
-                print("Answer:")
-            result = answer(pipeline.answerer, question, hits,
-                            on_text=None if _ARGS["json"] else _stream)
-            timings["answer_ms"] = (time.perf_counter() - t) * 1e3
-        timings["total_ms"] = (time.perf_counter() - start) * 1e3
+        response = pipeline.ask(question, cfg.top_k, stream=None if as_json else _stream,
+                                on_passages=None if as_json else show_passages)
     finally:
         pipeline.close()
-    if _ARGS["json"]:
-        out = {"question": question,
-               "answer": result.text if result else None,
-               "citations": [_citation_json(n, h) for n, h in result.cited()] if result else [],
-               "citations_attributed": bool(result and result.attributed),
-               "passages": [{"id": h.id, "score": h.score, **h.payload} for h in hits],
-               "timings_ms": timings}
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+    if as_json:
+        print(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
         return
-    if result is not None:
-        from rag.answer import passage_label
-
-        print("\n")
-        if result.attributed:
-            print("Sources (attributed by term overlap: the model cited no passage):")
-            for n, hit in result.cited():
-                print(f"  [{n}] {passage_label(hit)}")
-        elif result.citations:
-            print("Sources:")
-            for n, hit in result.cited():
-                print(f"  [{n}] {passage_label(hit)}")
-        else:
-            print("Sources: (the answer cites no passage)")
-    stages = ", ".join(f"{k.removesuffix('_ms')} {v:.1f} ms" for k, v in timings.items())
+    if response.answer is not None:
+        _print_sources(response.answer)
+    stages = ", ".join(f"{k.removesuffix('_ms')} {v:.1f} ms"
+                       for k, v in response.timings_ms.items())
     print(f"({stages})", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    sys.argv[1:], _ARGS["question"], _ARGS["json"] = split_argv(sys.argv[1:])
+    rest, _ARGS["question"], _ARGS["json"] = split_argv(sys.argv[1:])
+    sys.argv[1:] = renamed_overrides(rest)
     main()

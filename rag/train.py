@@ -21,7 +21,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from rag.cli import user_errors
+from rag.cli import renamed_overrides, user_errors
 
 log = logging.getLogger("rag.train")
 KINDS = ("embedder", "reranker")
@@ -200,4 +200,5 @@ def main(cfg: DictConfig) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in KINDS:
         _KIND["kind"] = sys.argv.pop(1)
+    sys.argv[1:] = renamed_overrides(sys.argv[1:])
     main()

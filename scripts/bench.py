@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rag.datasets import BeirDataset  # noqa: E402
+from rag.dataset import BeirDataset  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.retriever import Retriever  # noqa: E402
 
@@ -58,8 +58,8 @@ def beir_pipeline(corpus: Path, data: Path, *overrides: str) -> Pipeline:
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose(config_name="eval", overrides=[
-            "dataset=beir", f"dataset.path={corpus.parent}", f"data_dir={data}",
-            f"store_dir={data / 'index'}", "progress=false", *overrides])
+            "dataset=beir", f"dataset.path={corpus.parent}", f"paths.data={data}",
+            f"paths.index={data / 'index'}", "progress=false", *overrides])
     return Pipeline.from_config(cfg)
 
 
@@ -104,7 +104,7 @@ def questions(n: int) -> list[str]:
 def scaled_corpus(n: int, folder: Path, data: Path) -> Path:
     """n chunk texts with their MiniLM vectors in the embedding cache: real chunks first, then
     copies ("text [k]") whose vectors are the original's plus noise, re-normalised."""
-    from rag.embedding_cache import EmbeddingCache, text_hash
+    from rag.embedder.cache import EmbeddingCache, text_hash
 
     texts = chunk_texts(n)
     probe = beir_pipeline(write_corpus(texts, folder), data)
@@ -152,7 +152,7 @@ def bench_query(n: int, n_queries: int, data: Path, local_queries: int) -> list[
                 if store_args == ["store=memory"] and "hybrid" not in plan and "full" not in plan:
                     continue  # local mode is brute force: one dense and one hybrid row suffice
                 pipeline = beir_pipeline(corpus, data, *store_args, *plan_args,
-                                         f"store_dir={Path(tmp) / 'index'}")
+                                         f"paths.index={Path(tmp) / 'index'}")
                 start = time.perf_counter()
                 report = pipeline.index()  # every vector is cached: the framework's own time
                 build_s = time.perf_counter() - start

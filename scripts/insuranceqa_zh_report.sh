@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 out=data/multirun/insuranceqa_zh_e5
 rm -rf "$out"
-common=(dataset=insuranceqa_zh embedder=e5_small_q4 store_dir=data/eval-index/insuranceqa_zh
+common=(dataset=insuranceqa_zh embedder=e5_small_q4 paths.index=data/eval-index/insuranceqa_zh
         store.exact_below=1000000 progress=false)
 
 "$PY" -m rag.eval -m "${common[@]}" retriever=dense hydra.sweep.dir="$out/dense"
@@ -43,5 +43,5 @@ rm -rf "$full"
 
 # Cross-lingual: English questions -> Chinese passages (same index as above).
 "$PY" -m rag.eval -m dataset=insuranceqa_en2zh embedder=e5_small_q4 retriever=dense \
-  store_dir=data/eval-index/insuranceqa_zh store.exact_below=1000000 progress=false \
+  paths.index=data/eval-index/insuranceqa_zh store.exact_below=1000000 progress=false \
   hydra.sweep.dir="$out-crosslingual/en2zh"

@@ -10,7 +10,7 @@ PY=${PY:-.venv/bin/python}
 out=data/multirun/quantization_en
 rm -rf "$out"
 common=(dataset=insuranceqa_en retriever=dense retriever.mrl_dim=null progress=false
-        store_dir=data/eval-index/quantization_en)
+        paths.index=data/eval-index/quantization_en)
 "$PY" -m rag.eval -m "${common[@]}" store.exact_below=1000000 hydra.sweep.dir="$out/exact"
 "$PY" -m rag.eval -m "${common[@]}" store.quantization=null,int8,binary_2bit,binary \
   hydra.sweep.dir="$out/hnsw"
@@ -23,7 +23,7 @@ common=(dataset=insuranceqa_en retriever=dense retriever.mrl_dim=null progress=f
 zh=data/multirun/quantization_zh
 rm -rf "$zh"
 "$PY" -m rag.eval -m dataset=insuranceqa_zh embedder=e5_small_q4 retriever=dense \
-  retriever.mrl_dim=null progress=false store_dir=data/eval-index/quantization_zh \
+  retriever.mrl_dim=null progress=false paths.index=data/eval-index/quantization_zh \
   store.quantization=null,int8,binary_2bit,binary hydra.sweep.dir="$zh/hnsw"
 "$PY" -m rag.report "$zh/hnsw" data/multirun/insuranceqa_zh_e5_full/dense \
   --baseline "store.exact_below=1000000" --out docs/results/quantization_zh

@@ -21,7 +21,7 @@ def cfg_factory(tmp_path):
     """Compose the real config with all state under tmp_path."""
 
     def factory(*overrides: str):
-        return make_cfg(f"data_dir={tmp_path}", "corpus.path=" + str(SAMPLE), "progress=false",
+        return make_cfg(f"paths.data={tmp_path}", "corpus.path=" + str(SAMPLE), "progress=false",
                         *overrides)
 
     return factory
@@ -49,3 +49,9 @@ def tiny_sentence_model(where: Path, dim: int = 64) -> Path:
     word = models.Transformer(str(where / "tiny"))
     SentenceTransformer(modules=[word, models.Pooling(dim)]).save(str(where / "tiny-st"))
     return where / "tiny-st"
+
+
+def loaded(stage):
+    """A stage's model, loaded by its warm_up()."""
+    stage.warm_up()
+    return stage._model

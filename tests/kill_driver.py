@@ -30,7 +30,7 @@ def die() -> None:
 
 def patch(point: str, n: int) -> None:
     import rag.store.edge as edge
-    from rag.embedding_cache import EmbeddingCache
+    from rag.embedder.cache import EmbeddingCache
 
     calls = [0]
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.corpus import UnreadableError
+from rag.corpus.folder import BLOCK_CHARS, FolderReader
 from rag.pipeline import Pipeline
-from rag.readers import BLOCK_CHARS, FolderReader, UnreadableError
 from tests import bad_inputs
 from tests.conftest import make_cfg
 from tests.test_cli import run
@@ -91,7 +92,7 @@ def test_pipeline_indexes_the_good_files_and_keeps_what_a_now_broken_file_had(tm
     bad_inputs.build(docs)
     (docs / "later-corrupted.pdf").write_bytes((bad_inputs.SAMPLE / "company-handbook.pdf")
                                                .read_bytes())
-    cfg = make_cfg(f"data_dir={tmp_path}", f"corpus.path={docs}", "progress=false",
+    cfg = make_cfg(f"paths.data={tmp_path}", f"corpus.path={docs}", "progress=false",
                    *bad_inputs.OVERRIDES)
     pipeline = Pipeline.from_config(cfg)
     first = pipeline.index()

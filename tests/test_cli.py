@@ -71,3 +71,17 @@ def test_config_mistakes_get_one_clear_line(tmp_path):
                data_dir=tmp_path, check=False)
     assert proc.returncode == 2 and "corpus.path=" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_old_names_still_work_on_the_command_line(tmp_path):
+    from rag.cli import renamed_overrides
+
+    assert renamed_overrides(["llm=local", "llm.llm.model=/m.gguf", "data_dir=/d",
+                              "store_dir=/i", "+cache_dir=/c", "llm_x=1", "top_k=3"]) == [
+        "answerer=local", "answerer.llm.model=/m.gguf", "paths.data=/d", "paths.index=/i",
+        "+paths.cache=/c", "llm_x=1", "top_k=3"]
+    proc = run("-m", "rag.query", "--cfg", "job", "llm=none", f"data_dir={tmp_path}/old",
+               data_dir=tmp_path)
+    assert "answerer: null" in proc.stdout
+    assert f"data: {tmp_path}/old" in proc.stdout
+    assert "note: llm is now answerer" in proc.stderr

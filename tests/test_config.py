@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from hydra.utils import instantiate
 
-from rag.chunking import RecursiveTokenChunker
-from rag.embedders import Embedder
+from rag.chunker import RecursiveTokenChunker
 from rag.retriever import Retriever
-from rag.sparse import SparseEncoder
+from rag.stages import Embedder, SparseEncoder
 from tests.conftest import CONF, make_cfg
 
-GROUPS = ["corpus", "chunker", "embedder", "sparse", "store", "retriever", "reranker", "llm"]
+GROUPS = ["corpus", "chunker", "embedder", "sparse", "store", "retriever", "reranker",
+          "answerer"]
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))]
 EXPECTED_TYPES = {"chunker": RecursiveTokenChunker, "retriever": Retriever}
 # Protocols are checked on the class: an isinstance() check would evaluate `fingerprint`,
@@ -31,7 +31,7 @@ def test_every_stage_has_a_config_group():
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes_and_instantiates(group, option, tmp_path):
     extra = ["+dataset.path=/d"] if (group, option) == ("corpus", "beir") else []  # eval-only
-    cfg = make_cfg(f"{group}={option}", f"data_dir={tmp_path}", *extra)
+    cfg = make_cfg(f"{group}={option}", f"paths.data={tmp_path}", *extra)
     node = cfg.get(group)
     if node is None:  # "none" choices switch the stage off
         assert option == "none"
@@ -70,7 +70,7 @@ def test_every_dataset_composes_with_its_corpus(dataset, tmp_path):
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name="eval", overrides=[f"dataset={dataset}",
-                                                     f"data_dir={tmp_path}", "dataset.path=/d"])
+                                                     f"paths.data={tmp_path}", "dataset.path=/d"])
     ds = instantiate(cfg.dataset)
     corpus = instantiate(cfg.corpus)
     where = str(corpus.root if hasattr(corpus, "root") else corpus.path)
@@ -79,7 +79,7 @@ def test_every_dataset_composes_with_its_corpus(dataset, tmp_path):
         assert where.startswith(str(tmp_path / "datasets")) and where.endswith("corpus.jsonl")
     else:
         assert where.startswith("/d")
-    assert cfg.llm is None and cfg.eval.k == 100
+    assert cfg.answerer is None and cfg.eval.k == 100
 
 
 @pytest.mark.parametrize("launcher", ["parallel", "slurm"])

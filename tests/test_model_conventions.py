@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from rag.embedders import FlagEmbedder, SentenceTransformerEmbedder
-from tests.conftest import copy_minilm_tokenizer, make_cfg, tiny_sentence_model
+from rag.embedder.flag import FlagEmbedder
+from rag.embedder.sentence_transformer import SentenceTransformerEmbedder
+from tests.conftest import copy_minilm_tokenizer, loaded, make_cfg, tiny_sentence_model
 
 QWEN_INSTRUCTION = "Instruct: Given a web search query, retrieve relevant passages\nQuery:"
 QUESTION = "how long is the warranty"
@@ -63,7 +64,7 @@ def test_qwen3_instruction_on_queries_only_and_last_token_pooling(tiny_qwen3):
     cfg = make_cfg("embedder=qwen3_0_6b", f"embedder.model={tiny_qwen3 / 'st'}")
     embedder = SentenceTransformerEmbedder(**{k: v for k, v in cfg.embedder.items()
                                               if k != "_target_"})
-    with recorded_texts(embedder._load().tokenizer) as seen:
+    with recorded_texts(loaded(embedder).tokenizer) as seen:
         query = embedder.encode_queries([QUESTION])[0]
         passage = embedder.encode_documents([PASSAGE])[0]
     # sentence-transformers also tokenizes the prompt alone, to measure it
@@ -85,7 +86,7 @@ def test_e5_prefixes_reach_the_model_on_each_side(tmp_path):
                    f"embedder.model={tiny_sentence_model(tmp_path, dim=32)}")
     embedder = SentenceTransformerEmbedder(**{k: v for k, v in cfg.embedder.items()
                                               if k != "_target_"})
-    with recorded_texts(embedder._load().tokenizer) as seen:
+    with recorded_texts(loaded(embedder).tokenizer) as seen:
         embedder.encode_queries([QUESTION])
         embedder.encode_documents([PASSAGE])
     assert [t for t in seen if t not in ("query: ", "passage: ")] == [
@@ -109,7 +110,7 @@ def test_bge_instruction_on_queries_only_and_cls_pooling(tiny_bert):
 
     cfg = make_cfg("embedder=bge_small_en", f"embedder.model={tiny_bert}")
     embedder = FlagEmbedder(**{k: v for k, v in cfg.embedder.items() if k != "_target_"})
-    with recorded_texts(embedder._load().tokenizer) as seen:
+    with recorded_texts(loaded(embedder).tokenizer) as seen:
         query = embedder.encode_queries([QUESTION])[0]
         embedder.encode_documents([PASSAGE])
     instruction = cfg.embedder.query_instruction
@@ -130,7 +131,7 @@ def test_nv_embed_instruction_and_eos_reach_the_model(tiny_qwen3):
                    "embedder.trust_remote_code=false")
     embedder = SentenceTransformerEmbedder(**{k: v for k, v in cfg.embedder.items()
                                               if k != "_target_"})
-    model = embedder._load()
+    model = loaded(embedder)
     model.tokenizer.eos_token = "[SEP]"
     with recorded_texts(model.tokenizer) as seen:
         embedder.encode_queries([QUESTION])

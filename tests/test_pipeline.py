@@ -22,7 +22,7 @@ def indexed(tmp_data):
     from tests.conftest import SAMPLE, make_cfg
 
     def build(*overrides):
-        cfg = make_cfg(f"data_dir={tmp_data}", f"corpus.path={SAMPLE}", "progress=false",
+        cfg = make_cfg(f"paths.data={tmp_data}", f"corpus.path={SAMPLE}", "progress=false",
                        *overrides)
         return Pipeline.from_config(cfg)
 
@@ -160,7 +160,7 @@ def test_changed_and_deleted_files_replace_their_chunks(tmp_path):
     shutil.copytree(SAMPLE, corpus)
 
     def build():
-        return Pipeline.from_config(make_cfg(f"data_dir={tmp_path}", f"corpus.path={corpus}",
+        return Pipeline.from_config(make_cfg(f"paths.data={tmp_path}", f"corpus.path={corpus}",
                                              "progress=false"))
 
     def index():
@@ -198,7 +198,7 @@ def test_renamed_file_is_not_re_embedded_and_prune_false_only_adds(tmp_path):
     shutil.copytree(SAMPLE, corpus)
 
     def index(*overrides):
-        cfg = make_cfg(f"data_dir={tmp_path}", f"corpus.path={corpus}", "progress=false",
+        cfg = make_cfg(f"paths.data={tmp_path}", f"corpus.path={corpus}", "progress=false",
                        *overrides)
         pipeline = Pipeline.from_config(cfg)
         pipeline.embedder = spy = CountingEmbedder(pipeline.embedder)

@@ -8,9 +8,9 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import MarkdownHeaderChunker, RecursiveTokenChunker
+from rag.chunker import MarkdownHeaderChunker, RecursiveTokenChunker
+from rag.corpus.pdf import join_pdf_lines
 from rag.documents import Document, detect_language
-from rag.readers import join_pdf_lines
 from rag.sparse.bm25 import BM25Encoder
 from rag.sparse.tokenizers import (
     CharNgramTokenizer,

@@ -37,7 +37,7 @@ def make_corpus(folder, files: int = 24, version: int = 0) -> None:
 
 
 def config(tmp_path, *extra):
-    return make_cfg(f"data_dir={tmp_path}", f"corpus.path={tmp_path / 'docs'}",
+    return make_cfg(f"paths.data={tmp_path}", f"corpus.path={tmp_path / 'docs'}",
                     "chunker.chunk_size=48", "chunker.chunk_overlap=0", *SETTINGS, *extra)
 
 

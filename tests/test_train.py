@@ -42,7 +42,7 @@ def train(kind, train_split, data_dir, *extra):
 
 
 def test_embedder_trains_resumes_and_loads(train_split, tmp_path):
-    from rag.embedders import SentenceTransformerEmbedder
+    from rag.embedder.sentence_transformer import SentenceTransformerEmbedder
 
     proc, card, final = train("embedder", train_split, tmp_path, "train.steps=6")
     assert card["steps"] == 6 and card["pairs"] == len(TOPICS)
@@ -59,7 +59,7 @@ def test_embedder_trains_resumes_and_loads(train_split, tmp_path):
 
 
 def test_reranker_trains_and_its_checkpoint_is_accepted(train_split, tmp_path):
-    from rag.rerank import BgeReranker, CrossEncoderReranker, check_classifier_head
+    from rag.reranker import BgeReranker, CrossEncoderReranker, check_classifier_head
 
     proc, card, final = train("reranker", train_split, tmp_path, "train.steps=8")
     assert card["steps"] == 8 and card["loss_last"] < card["loss_first"]

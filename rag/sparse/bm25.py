@@ -35,6 +35,10 @@ class BM25Encoder:
                           sort_keys=True)
         return f"bm25-{hashlib.sha256(desc.encode()).hexdigest()[:12]}"
 
+    def warm_up(self) -> None:
+        """Load the tokenizers' dictionaries now rather than on the first query."""
+        self.terms("warm up 预热")
+
     def terms(self, text: str) -> list[str]:
         return self.tokenizer(text)
 

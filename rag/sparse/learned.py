@@ -21,6 +21,12 @@ class _LearnedSparse:
         self.device = device
         self._model = None
 
+    def warm_up(self) -> None:
+        self._load()
+
+    def _load(self):
+        raise NotImplementedError
+
     @property
     def fingerprint(self) -> str:
         desc = f"{self.model}|{weights_signature(resolve_model(self.model))}|{self.max_length}"

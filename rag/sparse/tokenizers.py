@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
-_CJK_RUN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
+from rag.text import CJK_RUN as _CJK_RUN
+
 # Words, numbers and dotted/dashed codes such as "v2.3.1" or "X-200" stay one term.
 _WORD = re.compile(r"[^\W_]+(?:[.\-][^\W_]+)*")
 

@@ -1,187 +1,28 @@
-"""Store stage: the Qdrant schema, the backend-neutral query plan, and what both backends share.
+"""Store stage: Qdrant collections, embedded (edge.py: qdrant-edge in-process) or through
+qdrant-client (client.py: a server or cluster by URL, or its in-memory mode for tests).
 
-Schema (one collection per index fingerprint):
-  dense      full-dimension vector, cosine
-  dense_mrl  first ``mrl_dim`` dims re-normalised (absent when mrl_dim is None)
-  sparse     sparse vector, with Qdrant's IDF modifier when the encoder asks for it
-  payload    text, doc_id, source, page, language, content_hash (+ section, ...)
+schema.py is what an index holds and records; plan.py is the query as data. The contract a
+backend fulfils is ``rag.stages.Store``.
 """
 
-from __future__ import annotations
+from rag.store.plan import Fuse, Hit, Nearest, Plan, sort_hits, tie_key
+from rag.store.schema import (
+    DENSE,
+    DENSE_MRL,
+    QUANTIZATIONS,
+    SPARSE,
+    IndexBusyError,
+    IndexMismatchError,
+    IndexSpec,
+    Point,
+    busy_message,
+    check_quantization,
+    mrl_cut,
+    quantized_bytes,
+)
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
-
-from rag.sparse import SparseVec
-
-DENSE, DENSE_MRL, SPARSE = "dense", "dense_mrl", "sparse"
-
-
-class IndexMismatchError(RuntimeError):
-    """The existing index was built with a different schema; nothing was written."""
-
-
-class IndexBusyError(RuntimeError):
-    """Another process holds the index (an embedded engine serves one process at a time)."""
-
-
-def busy_message(where: str) -> str:
-    return (f"index {where} is in use by another process (an index run, or a query): try again "
-            f"when it finishes, or set lock_timeout=SECONDS to wait for it. The embedded engines "
-            f"serve one process at a time; a Qdrant server (store=qdrant store.url=...) serves "
-            f"many")
-
-
-@dataclass(frozen=True)
-class IndexSpec:
-    name: str
-    dim: int
-    mrl_dim: int | None
-    sparse_idf: bool | None  # None: no sparse vector
-    fingerprint: dict = field(default_factory=dict, compare=False)
-    quantization: str | None = None  # of the dense vectors: None (float), int8, binary, ...
-
-    def manifest(self) -> dict:
-        return {"name": self.name, "dim": self.dim, "mrl_dim": self.mrl_dim,
-                "sparse_idf": self.sparse_idf, "quantization": self.quantization,
-                "fingerprint": self.fingerprint}
-
-    def check_against(self, manifest: dict, where: str) -> None:
-        """Raise before any write if an existing index does not match this configuration."""
-        for key in ("dim", "mrl_dim", "sparse_idf", "quantization"):
-            if manifest.get(key) != getattr(self, key):
-                raise IndexMismatchError(
-                    f"index {where} was built with {key}={manifest.get(key)} but this "
-                    f"configuration needs {key}={getattr(self, key)} "
-                    f"(embedder {manifest.get('fingerprint', {}).get('embedder')}). Nothing was "
-                    f"written. Use another store.collection, or delete {where} to rebuild it."
-                )
-        old, new = manifest.get("fingerprint", {}), self.fingerprint
-        if old.get("embedder") != new.get("embedder"):
-            raise IndexMismatchError(
-                f"index {where} was built with embedder {old.get('embedder')}, not "
-                f"{new.get('embedder')}: its vectors are not comparable. Nothing was written. "
-                f"Use another store.collection, or delete {where} to rebuild it."
-            )
-
-
-QUANTIZATIONS = ("int8", "binary", "binary_1.5bit", "binary_2bit")
-
-
-def check_quantization(quantization: str | None) -> None:
-    if quantization is not None and quantization not in QUANTIZATIONS:
-        raise ValueError(f"store.quantization must be null or one of {QUANTIZATIONS}, "
-                         f"got {quantization!r}")
-
-
-def quantized_bytes(quantization: str | None, dim: int) -> float:
-    """Bytes a dense vector of ``dim`` takes in the quantized copy Qdrant searches first (the
-    float original stays on disk for rescoring): int8 one byte per dim plus its offset and
-    scale, binary one bit per dim (1.5 and 2 bits for the finer encodings)."""
-    if quantization is None:
-        return 4.0 * dim
-    if quantization == "int8":
-        return dim + 8.0
-    bits = {"binary": 1, "binary_1.5bit": 1.5, "binary_2bit": 2}[quantization]
-    return float(np.ceil(dim * bits / 8))
-
-
-def mrl_cut(vectors: np.ndarray, dim: int) -> np.ndarray:
-    """Matryoshka vector: the first ``dim`` components, re-normalised to unit length."""
-    head = np.asarray(vectors, dtype=np.float32)[..., :dim]
-    return head / np.maximum(np.linalg.norm(head, axis=-1, keepdims=True), 1e-12)
-
-
-@dataclass
-class Point:
-    id: str
-    dense: np.ndarray  # full dimension, unit length
-    sparse: SparseVec | None
-    payload: dict
-
-    def named_vectors(self, mrl_dim: int | None) -> dict:
-        """The schema's named vectors; the MRL vector is derived here, never encoded."""
-        vectors: dict = {DENSE: self.dense.tolist()}
-        if mrl_dim:
-            vectors[DENSE_MRL] = mrl_cut(self.dense, mrl_dim).tolist()
-        if self.sparse is not None:
-            vectors[SPARSE] = self.sparse
-        return vectors
-
-
-@dataclass
-class Nearest:
-    """Score candidates by one named vector; candidates come from ``prefetch`` if given."""
-
-    using: str
-    vector: list[float] | SparseVec
-    limit: int
-    prefetch: list[Nearest | Fuse] = field(default_factory=list)
-
-
-@dataclass
-class Fuse:
-    """Fuse the prefetch results: Qdrant's RRF (score 1/(k + rank0) per source, rank0 from 0;
-    with weights, rank0+1 is divided by the weight) or DBSF."""
-
-    method: str  # "rrf" | "dbsf"
-    prefetch: list[Nearest | Fuse]
-    limit: int
-    k: int = 60
-    weights: list[float] | None = None
-
-
-Plan = Nearest | Fuse
-
-
-@dataclass
-class Hit:
-    id: str
-    score: float
-    payload: dict
-
-
-def tie_key(score: float, point_id: str) -> tuple[float, str]:
-    """Sort key: best first; scores equal to 6 significant digits are ties, ordered by id.
-
-    Fused scores tie often (RRF sums of 1/(k+rank)), and the engines compute them in f32 or
-    f64 with different rounding: without the rounding, ties would break by float noise.
-    """
-    return -float(f"{score:.6g}"), point_id
-
-
-def sort_hits(hits: Sequence[Hit], limit: int) -> list[Hit]:
-    return sorted(hits, key=lambda h: tie_key(h.score, h.id))[:limit]
-
-
-class Store(Protocol):
-    where: str  # human-readable location of the open collection
-
-    def open(self, spec: IndexSpec, create: bool = True) -> bool:
-        """Open (or create) the collection; False when it does not exist and create=False."""
-        ...
-
-    def ids(self) -> dict[str, str]:
-        """Every stored point id with the doc id it came from."""
-        ...
-
-    def upsert(self, points: Sequence[Point]) -> None: ...
-
-    def delete(self, ids: Sequence[str]) -> None: ...
-
-    def optimize(self) -> None:
-        """Finish indexing (build HNSW above ``exact_below`` points); a server does it itself."""
-        ...
-
-    def sample_vectors(self, n: int) -> list[dict]:
-        """Up to n stored points' named vectors, for storage accounting."""
-        ...
-
-    def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]: ...
-
-    def count(self) -> int: ...
-
-    def close(self) -> None: ...
+__all__ = [
+    "DENSE", "DENSE_MRL", "QUANTIZATIONS", "SPARSE", "Fuse", "Hit", "IndexBusyError",
+    "IndexMismatchError", "IndexSpec", "Nearest", "Plan", "Point", "busy_message",
+    "check_quantization", "mrl_cut", "quantized_bytes", "sort_hits", "tie_key",
+]

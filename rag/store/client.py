@@ -60,6 +60,7 @@ class QdrantClientStore:
         self.timeout = timeout
         self._client = None
         self._count: int | None = None  # None: changed since last counted
+        self.where = self.location_name  # with the collection's name once open
 
     @property
     def location_name(self) -> str:

@@ -56,6 +56,7 @@ class EdgeStore:
         self.tie_margin = tie_margin
         self._shard: qe.EdgeShard | None = None
         self._count: int | None = None  # None: changed since last counted
+        self.where = str(self.root)  # the collection's directory once open
 
     def open(self, spec: IndexSpec, create: bool = True) -> bool:
         self._spec = spec

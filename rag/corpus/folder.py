@@ -1,47 +1,16 @@
-"""Corpus stage: read a folder of PDF, Markdown and text files into Documents."""
+"""A folder of PDF, Markdown and text files as a corpus."""
 
 from __future__ import annotations
 
 import codecs
-import json
-import logging
 import os
-import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
+from rag.corpus import Skipped, UnreadableError
+from rag.corpus.pdf import join_cjk_lines, read_pdf
 from rag.documents import Document
-
-log = logging.getLogger(__name__)
-
-_CJK_CHAR = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]"
-_CJK_BREAK = re.compile(rf"(?<={_CJK_CHAR})[ \t]*\n[ \t]*(?={_CJK_CHAR})")
-# A line that ends a sentence or a heading keeps its break; other breaks are PDF line wrapping.
-_SOFT_BREAK = re.compile(r"(?<![.!?:;。！？；：\n])[ \t]*\n(?!\n)[ \t]*")
-
-
-def join_cjk_lines(text: str) -> str:
-    """A line break between two CJK characters is wrapping, not a space: remove it."""
-    return _CJK_BREAK.sub("", text)
-
-
-def join_pdf_lines(text: str) -> str:
-    """Undo PDF line wrapping: CJK lines join with no space, other lines with one."""
-    return _SOFT_BREAK.sub(" ", join_cjk_lines(text)).strip()
-
-
-@dataclass
-class Skipped:
-    path: str  # a source, or a doc id (``file.pdf#page=3``) when one page was skipped
-    reason: str  # what is wrong and how to fix it
-    unsupported: bool = False  # a file type rag does not read: reported, but not a failure
-
-
-class UnreadableError(Exception):
-    """A file that cannot be indexed; the message is the reason and the fix."""
-
 
 SUPPORTED = (".pdf", ".md", ".markdown", ".txt")
 BLOCK_CHARS = 1 << 20  # a long text file is read in pieces of about this many characters
@@ -141,7 +110,8 @@ class FolderReader:
         path = self.root / source
         try:
             if path.suffix.lower() == ".pdf":
-                docs: Iterator[Document | Skipped] = iter(self._read_pdf(path, source))
+                docs: Iterator[Document | Skipped] = iter(read_pdf(path, source,
+                                                                   self.pdf_passwords))
             else:
                 docs = self._read_text(path, source)
         except OSError as exc:
@@ -160,8 +130,6 @@ class FolderReader:
             except UnreadableError as exc:
                 skipped.append(Skipped(source, str(exc)))
         return documents, skipped
-
-    # ---- text ------------------------------------------------------------------------
 
     def _read_text(self, path: Path, source: str) -> Iterator[Document]:
         encoding = self._encoding(path)
@@ -210,69 +178,6 @@ class FolderReader:
         if buffer.strip():
             yield Document(text=join_cjk_lines(buffer), source=source)
 
-    # ---- PDF -------------------------------------------------------------------------
-
-    def _read_pdf(self, path: Path, source: str) -> list[Document | Skipped]:
-        from pypdf import PdfReader
-        from pypdf.errors import DependencyError, PdfReadError
-
-        with path.open("rb") as f:
-            head = f.read(1024)
-        if b"%PDF-" not in head:
-            raise UnreadableError(f"not a PDF (it starts with {head[:16]!r}): rename it to its "
-                                  f"real type, or add it to corpus.exclude")
-        try:
-            reader = PdfReader(path)
-            if reader.is_encrypted:
-                self._decrypt(reader, source)
-            pages = list(reader.pages)
-        except UnreadableError:
-            raise
-        except DependencyError as exc:
-            raise UnreadableError(f"{exc}: pip install 'pypdf[crypto]'") from exc
-        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-                RecursionError, AssertionError) as exc:
-            raise UnreadableError(
-                f"malformed or truncated PDF ({type(exc).__name__}: {str(exc)[:120]}): "
-                f"re-export it, or "
-                f"repair it (e.g. qpdf damaged.pdf repaired.pdf)"
-            ) from exc
-        documents, failed = [], []
-        for number, page in enumerate(pages, start=1):
-            try:
-                text = join_pdf_lines(page.extract_text() or "")
-            except Exception as exc:  # one damaged page must not cost the others
-                failed.append((number, f"{type(exc).__name__}: {exc}"))
-                continue
-            if text:
-                documents.append(Document(text=text, source=source, page=number))
-        if failed and not documents:
-            raise UnreadableError(f"no page could be read ({failed[0][1]}): re-export it, or "
-                                  f"repair it (e.g. qpdf damaged.pdf repaired.pdf)")
-        if not documents:
-            raise UnreadableError(
-                f"no text layer on any of its {len(pages)} pages (scanned or image-only): "
-                f"OCR it first, e.g. ocrmypdf {source} out.pdf"
-            )
-        return documents + [Skipped(f"{source}#page={n}", f"page could not be read ({r})")
-                            for n, r in failed]
-
-    def _decrypt(self, reader, source: str) -> None:
-        from pypdf import PasswordType
-
-        # "" first: many PDFs are encrypted only to restrict editing, and open without one.
-        for password in ("", *self.pdf_passwords):
-            if reader.decrypt(password) != PasswordType.NOT_DECRYPTED:
-                return
-        if not self.pdf_passwords:
-            raise UnreadableError(
-                "encrypted PDF: give its password in corpus.pdf_passwords (a list tried on "
-                "every encrypted PDF, e.g. corpus.pdf_passwords='[${oc.env:PDF_PASSWORD}]'), "
-                "or remove the encryption"
-            )
-        raise UnreadableError(f"encrypted PDF: none of the {len(self.pdf_passwords)} "
-                              f"passwords in corpus.pdf_passwords opens it")
-
 
 def _block_end(text: str) -> int:
     """Where to end a block: the last paragraph break, else line break, else space, in the
@@ -282,52 +187,3 @@ def _block_end(text: str) -> int:
         if cut > 0:
             return cut + len(sep)
     return BLOCK_CHARS
-
-
-class BeirCorpusReader:
-    """A BEIR ``corpus.jsonl`` (``{"_id", "title", "text"}`` per line): one Document per
-    line, whose doc id is the BEIR ``_id`` so that retrieval runs match the qrels."""
-
-    def __init__(self, path: str, title: bool = True) -> None:
-        self.path = Path(path).expanduser()
-        self.title = title
-
-    @property
-    def name(self) -> str:
-        return self.path.parent.name if self.path.name == "corpus.jsonl" else self.path.stem
-
-    @property
-    def fingerprint(self) -> dict:
-        stat = self.path.stat()
-        return {"beir": str(self.path.resolve()), "size": stat.st_size, "title": self.title}
-
-    def sources(self) -> tuple[list[str], list[Skipped]]:
-        """Every document id; the corpus is read once and kept (evaluation corpora are small)."""
-        if not self.path.is_file():
-            raise FileNotFoundError(
-                f"{self.path} does not exist: run `make data` for the packaged data sets, or "
-                f"point corpus.path at a BEIR corpus.jsonl"
-            )
-        self._docs: dict[str, Document] = {}
-        with self.path.open(encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    text, doc_id = row.get("text", ""), str(row["_id"])
-                except (ValueError, KeyError) as exc:
-                    raise ValueError(f"{self.path} line {number} is not a BEIR corpus row "
-                                     f"({{\"_id\", \"title\", \"text\"}}): {exc}") from exc
-                if self.title and row.get("title"):
-                    text = f"{row['title']}\n\n{text}"
-                if text.strip():
-                    self._docs[doc_id] = Document(text=text, source=doc_id)
-        return list(self._docs), []
-
-    def load(self, source: str) -> Iterator[Document]:
-        return iter([self._docs[source]])
-
-    def read(self) -> tuple[list[Document], list[Skipped]]:
-        sources, skipped = self.sources()
-        return [self._docs[s] for s in sources], skipped

@@ -45,6 +45,9 @@ class LocalGGUF(CustomLLM):
         return LLMMetadata(context_window=self.context_window, num_output=self.max_new_tokens,
                            is_chat_model=True, model_name=self.model)
 
+    def warm_up(self) -> None:
+        self._load()
+
     def _load(self):
         if self._model is None:
             import torch

@@ -46,6 +46,9 @@ class RecursiveTokenChunker:
             "separators": self.separators,
         }
 
+    def warm_up(self) -> None:
+        load_tokenizer(self.tokenizer)
+
     def count_tokens(self, text: str) -> int:
         return len(load_tokenizer(self.tokenizer).encode(text, add_special_tokens=False).ids)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.embedders import FlagEmbedder, SentenceTransformerEmbedder
+from rag.embedder.flag import FlagEmbedder
+from rag.embedder.sentence_transformer import SentenceTransformerEmbedder
 from rag.sparse.learned import BgeM3LexicalEncoder, SpladeEncoder
 from tests.conftest import MINILM
 

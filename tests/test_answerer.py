@@ -7,14 +7,9 @@ import json
 
 import pytest
 
-from rag.answer import (
-    answer,
-    approx_tokens,
-    build_messages,
-    parse_citations,
-    select_passages,
-)
-from rag.answer.extractive import ExtractiveAnswerer
+from rag.answerer.citations import attribute_citation, cite, parse_citations
+from rag.answerer.extractive import ExtractiveAnswerer
+from rag.answerer.prompt import approx_tokens, build_messages, select_passages
 from rag.store import Hit
 from tests.conftest import SAMPLE
 from tests.openai_server import ChatServer
@@ -57,19 +52,47 @@ def test_extractive_answer_picks_the_matching_sentences_and_cites():
     passages = [hit("## Cleaning\n\nDescale every three months. The warranty lasts two years "
                     "from purchase. Use citric acid.", i=0),
                 hit("住宿费用按照城市等级报销。一线城市每晚不超过六百元。", i=1)]
-    result = answer(ExtractiveAnswerer(max_passages=2, max_chars=60), QUESTION, passages)
-    first, second = result.text.split("\n\n")
+    text = ExtractiveAnswerer(max_passages=2, max_chars=60).complete(QUESTION, passages)
+    first, second = text.split("\n\n")
     assert first == "The warranty lasts two years from purchase. [1]"
     assert second.endswith("[2]") and "。" in second
-    assert result.citations == [1, 2]
+    assert cite(text, passages) == ([1, 2], False)
 
 
-def test_streaming_and_blocking_answers_are_the_same():
-    passages = [hit("The warranty lasts two years.")]
+@pytest.fixture(scope="module")
+def sample_pipeline(tmp_path_factory):
+    """The quick start's pipeline (default config) over the sample, indexed once."""
+    from rag.pipeline import Pipeline
+    from tests.conftest import make_cfg
+
+    data = tmp_path_factory.mktemp("data")
+    pipeline = Pipeline.from_config(make_cfg(f"paths.data={data}", f"corpus.path={SAMPLE}",
+                                             "progress=false"))
+    pipeline.index()
+    yield pipeline
+    pipeline.close()
+
+
+def test_streaming_and_blocking_answers_are_the_same(sample_pipeline):
     streamed: list[str] = []
-    a = answer(ExtractiveAnswerer(), QUESTION, passages, on_text=streamed.append)
-    b = answer(ExtractiveAnswerer(), QUESTION, passages)
-    assert a.text == b.text == "".join(streamed).strip()
+    shown: list = []
+    a = sample_pipeline.ask(QUESTION, 5, stream=streamed.append, on_passages=shown.append)
+    b = sample_pipeline.ask(QUESTION, 5)
+    assert a.answer.text == b.answer.text == "".join(streamed).strip()
+    assert [h.id for h in shown[0]] == [h.id for h in a.passages] == [h.id for h in b.passages]
+    assert a.answer.citations and a.answer.cited()[0][1].payload["source"] == \
+        "aurora-espresso-manual.md"
+    assert set(a.timings_ms) >= {"embed_query_ms", "search_ms", "answer_ms", "total_ms"}
+
+
+def test_ask_without_an_answer_stage_returns_passages_only(sample_pipeline):
+    answerer, sample_pipeline.answerer = sample_pipeline.answerer, None
+    try:
+        response = sample_pipeline.ask(QUESTION, 3)
+    finally:
+        sample_pipeline.answerer = answerer
+    assert response.answer is None and len(response.passages) == 3
+    assert response.to_dict()["answer"] is None and "answer_ms" not in response.timings_ms
 
 
 REPLY = ["The Aurora X2 ", "has a two-year ", "warranty [1]", ", three years if ",
@@ -83,8 +106,9 @@ def chat_server():
 
 
 def _query(server, tmp_path, *extra):
-    return run("-m", "rag.query", QUESTION, "llm=openai_like", f"llm.llm.api_base={server.url}",
-               "llm.llm.model=test-model", "llm.llm.api_key=sk-test", "progress=false",
+    return run("-m", "rag.query", QUESTION, "answerer=openai_like",
+               f"answerer.llm.api_base={server.url}", "answerer.llm.model=test-model",
+               "answerer.llm.api_key=sk-test", "progress=false",
                f"corpus.path={SAMPLE}", *extra, data_dir=tmp_path)
 
 
@@ -118,26 +142,20 @@ def test_json_answer_uses_the_blocking_protocol(chat_server, tmp_path):
 
 
 def test_uncited_answer_gets_an_attributed_citation():
-    from rag.answer import attribute_citation
-
     passages = [hit("Grind 18 grams of coffee.", i=0),
                 hit("The Aurora X2 comes with a two-year limited warranty.", i=1)]
 
-    class Uncited(ExtractiveAnswerer):
-        def complete(self, question, passages):
-            return "The warranty of the Aurora lasts two years."
-
-    result = answer(Uncited(), QUESTION, passages)
-    assert (result.citations, result.attributed) == ([2], True)
-    assert answer(Uncited(), QUESTION, passages, attribute=False).citations == []
+    uncited = "The warranty of the Aurora lasts two years."
+    assert cite(uncited, passages) == ([2], True)
+    assert cite(uncited, passages, attribute=False) == ([], False)
     assert attribute_citation("Nothing in common here.", passages) == []
-    cited = answer(ExtractiveAnswerer(), QUESTION, passages)
-    assert cited.citations and not cited.attributed
+    citations, attributed = cite(ExtractiveAnswerer().complete(QUESTION, passages), passages)
+    assert citations and not attributed
 
 
 @pytest.mark.slow
 def test_local_smollm2_answers_from_the_sample_with_a_citation(tmp_path):
-    proc = run("-m", "rag.query", QUESTION, "llm=local", "progress=false",
+    proc = run("-m", "rag.query", QUESTION, "answerer=local", "progress=false",
                f"corpus.path={SAMPLE}", "--json", data_dir=tmp_path)
     out = json.loads(proc.stdout)
     assert out["answer"].strip()

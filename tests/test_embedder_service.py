@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.api_embedders import CohereEmbedder, EmbeddingServiceError, OpenAICompatibleEmbedder
+from rag.embedder.service import CohereEmbedder, EmbeddingServiceError, OpenAICompatibleEmbedder
 from rag.pipeline import Pipeline
 from tests.conftest import SAMPLE, make_cfg
 from tests.embedding_server import EmbeddingServer, bag_of_words
@@ -105,7 +105,7 @@ def test_vectors_land_in_the_index_and_answer_queries(tmp_path, embedder):
 
 def _index_and_search(server, tmp_path, embedder):
     base_url = server.url + ("/v1" if embedder == "openai_like" else "")
-    cfg = make_cfg(f"data_dir={tmp_path}", f"corpus.path={SAMPLE}", "progress=false",
+    cfg = make_cfg(f"paths.data={tmp_path}", f"corpus.path={SAMPLE}", "progress=false",
                    f"embedder={embedder}", f"embedder.base_url={base_url}",
                    "embedder.backoff_s=0.01", "embedder.api_key_env=null",
                    "retriever=dense", "retriever.mrl_dim=64")

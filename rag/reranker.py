@@ -60,6 +60,12 @@ class _CrossEncoderBase:
         self.device = device
         self._model = None
 
+    def warm_up(self) -> None:
+        self._load()
+
+    def _load(self):
+        raise NotImplementedError
+
     def _path(self) -> Path:
         path = resolve_model(self.model)
         check_classifier_head(path)

@@ -5,18 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rag.answer import terms
 from rag.store import Hit
+from rag.text import CJK_IDEOGRAPH, terms
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？；])\s*")
 _HEADING = re.compile(r"(?m)^#{1,6}\s.*$")
-_CJK_START = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 class ExtractiveAnswerer:
     def __init__(self, max_passages: int = 2, max_chars: int = 240) -> None:
         self.max_passages = max_passages
         self.max_chars = max_chars
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
     def select(self, question: str, hits: list[Hit]) -> list[Hit]:
         return hits[: self.max_passages]
@@ -37,7 +39,7 @@ class ExtractiveAnswerer:
             keep.append(i)
         out = ""
         for i in sorted(keep):
-            out += ("" if not out or _CJK_START.match(sentences[i]) else " ") + sentences[i]
+            out += ("" if not out or CJK_IDEOGRAPH.match(sentences[i]) else " ") + sentences[i]
         return out[: self.max_chars]
 
     def stream(self, question: str, passages: list[Hit]) -> Iterator[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rag.answer import build_messages, select_passages
+from rag.answerer.prompt import build_messages, select_passages
 from rag.store import Hit
 
 
@@ -13,6 +13,11 @@ class LLMAnswerer:
         self.llm = llm  # a llama_index.core.llms.LLM, built by Hydra from the nested config
         self.context_tokens = context_tokens
         self.max_passages = max_passages
+
+    def warm_up(self) -> None:
+        """Load a local model now; a remote endpoint is not called until a question comes."""
+        if hasattr(self.llm, "warm_up"):
+            self.llm.warm_up()
 
     def select(self, question: str, hits: list[Hit]) -> list[Hit]:
         return select_passages(hits, self.context_tokens, self.max_passages)

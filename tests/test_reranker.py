@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.models import ModelNotFoundError, resolve_model
-from rag.rerank import BgeReranker, CrossEncoderReranker, MissingHeadError, _CrossEncoderBase
+from rag.reranker import BgeReranker, CrossEncoderReranker, MissingHeadError, _CrossEncoderBase
 from rag.store import Hit
 from tests.conftest import MINILM, copy_minilm_tokenizer
 
@@ -88,7 +88,7 @@ def test_pipeline_reranks_the_fused_candidates(cross_encoder, cfg_factory):
     from rag.pipeline import Pipeline
 
     cfg = cfg_factory("reranker=bge", f"reranker.model={cross_encoder}", "reranker.top_n=8",
-                      "llm=none")
+                      "answerer=none")
     pipeline = Pipeline.from_config(cfg)
     pipeline.open_index(build_if_missing=True)
     timings: dict = {}
@@ -121,7 +121,7 @@ def tiny_m3(tmp_path_factory):
 def test_maxsim_is_the_mean_of_each_query_tokens_best_match():
     import numpy as np
 
-    from rag.rerank import maxsim
+    from rag.reranker import maxsim
 
     q = np.array([[1.0, 0.0], [0.0, 1.0]])
     p = np.array([[0.6, 0.8], [1.0, 0.0], [0.0, -1.0]])
@@ -130,7 +130,7 @@ def test_maxsim_is_the_mean_of_each_query_tokens_best_match():
 
 
 def test_colbert_rerank_follows_flagembeddings_own_maxsim(tiny_m3):
-    from rag.rerank import ColbertReranker
+    from rag.reranker import ColbertReranker
 
     texts = ["The espresso machine has a two-year warranty.",
              "Hotels in tier-one cities are refunded up to 600 yuan a night.",
@@ -152,7 +152,7 @@ def test_colbert_rerank_follows_flagembeddings_own_maxsim(tiny_m3):
 
 
 def test_colbert_refuses_a_checkpoint_without_its_head(tmp_path):
-    from rag.rerank import ColbertReranker
+    from rag.reranker import ColbertReranker
 
     with pytest.raises(MissingHeadError, match="no colbert_linear.pt"):
         ColbertReranker(MINILM).scores("q", ["a"])

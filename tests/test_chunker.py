@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunking import MarkdownHeaderChunker, RecursiveTokenChunker
+from rag.chunker import MarkdownHeaderChunker, RecursiveTokenChunker
+from rag.corpus.folder import FolderReader
 from rag.documents import Document
 from rag.models import load_tokenizer
-from rag.readers import FolderReader
 from tests.conftest import MINILM, SAMPLE
 
 ENGLISH = " ".join(
@@ -70,7 +70,7 @@ def test_invalid_overlap_is_refused():
 
 
 def test_markdown_sections_are_exact_slices_with_header_paths():
-    from rag.chunking import markdown_sections
+    from rag.chunker import markdown_sections
 
     text = ("intro\n# A\nalpha\n```\n# not a header\n```\n## B ##\nbeta\n"
             "#### deep\nstill B\n# C\ngamma")

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from rag.embedders import _normalize
+from rag.embedder import normalize, unknown_dim
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ class _HttpEmbedder:
 
     def __init__(self, base_url: str, model: str, api_key_env: str | None, batch_size: int,
                  max_retries: int, backoff_s: float, timeout_s: float,
-                 price_per_million_tokens: float | None, tokenizer: str | None) -> None:
+                 price_per_million_tokens: float | None, tokenizer: str | None,
+                 dim: int | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
@@ -39,7 +40,7 @@ class _HttpEmbedder:
         self.tokenizer = tokenizer  # what the chunker counts tokens with
         self.tokens = 0  # tokens the service reported (billed) since this object was made
         self.requests = 0
-        self._dim: int | None = None
+        self._dim = dim
         self._client = None
 
     # ---- what each protocol defines ----------------------------------------------------
@@ -69,10 +70,16 @@ class _HttpEmbedder:
                            **self._settings()}, sort_keys=True)
         return f"{self.kind}-{hashlib.sha256(desc.encode()).hexdigest()[:16]}"
 
-    @property
-    def dim(self) -> int:
+    def warm_up(self) -> None:
+        """Learn the dimension with one short request when the config does not give it."""
         if self._dim is None:
             self._dim = int(self.encode_queries(["dimension probe"]).shape[1])
+
+    @property
+    def dim(self) -> int:
+        # Never a request from here: reading a property must not bill anyone.
+        if self._dim is None:
+            raise unknown_dim(f"{self.model} at {self.base_url}")
         return self._dim
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
@@ -86,7 +93,13 @@ class _HttpEmbedder:
                  for i in range(0, len(texts), self.batch_size)]
         if not parts:
             return np.zeros((0, self._dim or 0), dtype=np.float32)
-        return _normalize(np.concatenate(parts))
+        vectors = normalize(np.concatenate(parts))
+        if self._dim is not None and vectors.shape[1] != self._dim:
+            raise EmbeddingServiceError(
+                f"{self.base_url} returned {vectors.shape[1]}-d vectors, but the config says "
+                f"{self._dim} (embedder.dim / dimensions): correct or remove it")
+        self._dim = vectors.shape[1]
+        return vectors
 
     def _headers(self) -> dict:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -147,9 +160,9 @@ class OpenAICompatibleEmbedder(_HttpEmbedder):
                  query_prompt: str | None = None, document_prompt: str | None = None,
                  batch_size: int = 64, max_retries: int = 5, backoff_s: float = 1.0,
                  timeout_s: float = 60, price_per_million_tokens: float | None = None,
-                 tokenizer: str | None = None) -> None:
+                 tokenizer: str | None = None, dim: int | None = None) -> None:
         super().__init__(base_url, model, api_key_env, batch_size, max_retries, backoff_s,
-                         timeout_s, price_per_million_tokens, tokenizer)
+                         timeout_s, price_per_million_tokens, tokenizer, dim or dimensions)
         self.dimensions = dimensions
         self.query_prompt = query_prompt
         self.document_prompt = document_prompt
@@ -189,12 +202,12 @@ class CohereEmbedder(_HttpEmbedder):
                  output_dimension: int | None = None, batch_size: int = 96,
                  max_retries: int = 5, backoff_s: float = 1.0, timeout_s: float = 60,
                  price_per_million_tokens: float | None = None,
-                 tokenizer: str | None = None) -> None:
+                 tokenizer: str | None = None, dim: int | None = None) -> None:
         if embedding_type not in self.TYPES:
             raise ValueError(f"embedder.embedding_type must be one of {self.TYPES}, "
                              f"got {embedding_type!r}")
         super().__init__(base_url, model, api_key_env, batch_size, max_retries, backoff_s,
-                         timeout_s, price_per_million_tokens, tokenizer)
+                         timeout_s, price_per_million_tokens, tokenizer, dim or output_dimension)
         self.embedding_type = embedding_type
         self.output_dimension = output_dimension
 

@@ -1,0 +1,53 @@
+"""What an LLM answerer reads: the system prompt and the numbered passages that fit its budget."""
+
+from __future__ import annotations
+
+from rag.answerer import passage_label
+from rag.store import Hit
+from rag.text import count_cjk
+
+SYSTEM_PROMPT = (
+    "You answer questions using only the numbered passages you are given. "
+    "After each statement, cite the passages that support it by number in square brackets, "
+    "for example [1] or [2][3]. If the passages do not contain the answer, say that the "
+    "documents do not answer the question, and do not guess. Answer in the language of the "
+    "question.\n\n"
+    # A worked example: small local models follow an example far better than a rule.
+    "Example:\nPassages:\n[1] (shop.md)\nThe shop opens at 9 am.\n[2] (parking.md)\n"
+    "Parking is free on weekends.\nQuestion: When does the shop open?\n"
+    "Answer: The shop opens at 9 am [1]."
+)
+
+
+def approx_tokens(text: str) -> int:
+    """Tokens an LLM will see, without its tokenizer: one per CJK character, one per four
+    other characters. Used only to budget the context, so it errs high for English."""
+    cjk = count_cjk(text)
+    return cjk + (len(text) - cjk + 3) // 4
+
+
+def select_passages(hits: list[Hit], context_tokens: int, max_passages: int) -> list[Hit]:
+    """Best-first passages until the token budget is spent (the first always fits: it is
+    cut to the budget rather than dropped)."""
+    chosen: list[Hit] = []
+    used = 0
+    for hit in hits[:max_passages]:
+        cost = approx_tokens(hit.payload.get("text", "")) + 12  # label and spacing
+        if chosen and used + cost > context_tokens:
+            break
+        chosen.append(hit)
+        used += cost
+    return chosen
+
+
+def build_messages(question: str, passages: list[Hit], context_tokens: int) -> list[dict]:
+    blocks = []
+    budget = context_tokens
+    for i, hit in enumerate(passages, 1):
+        text = " ".join(hit.payload.get("text", "").split())
+        while approx_tokens(text) > budget and len(text) > 1:
+            text = text[: int(len(text) * 0.9)]
+        budget -= approx_tokens(text)
+        blocks.append(f"[{i}] ({passage_label(hit)})\n{text}")
+    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

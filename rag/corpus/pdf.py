@@ -1,0 +1,91 @@
+"""PDF pages as Documents (pypdf): page numbers kept, wrapping undone, every failure a reason."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rag.corpus import Skipped, UnreadableError
+from rag.documents import Document
+from rag.text import CJK_IDEOGRAPHS, CJK_PUNCTUATION
+
+_CJK_CHAR = f"[{CJK_IDEOGRAPHS}{CJK_PUNCTUATION}]"
+_CJK_BREAK = re.compile(rf"(?<={_CJK_CHAR})[ \t]*\n[ \t]*(?={_CJK_CHAR})")
+# A line that ends a sentence or a heading keeps its break; other breaks are PDF line wrapping.
+_SOFT_BREAK = re.compile(r"(?<![.!?:;。！？；：\n])[ \t]*\n(?!\n)[ \t]*")
+
+
+def join_cjk_lines(text: str) -> str:
+    """A line break between two CJK characters is wrapping, not a space: remove it."""
+    return _CJK_BREAK.sub("", text)
+
+
+def join_pdf_lines(text: str) -> str:
+    """Undo PDF line wrapping: CJK lines join with no space, other lines with one."""
+    return _SOFT_BREAK.sub(" ", join_cjk_lines(text)).strip()
+
+
+def read_pdf(path: Path, source: str, passwords: list[str]) -> list[Document | Skipped]:
+    """One Document per page with text, and a Skipped per page that failed; raises
+    UnreadableError when the file as a whole cannot be indexed."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, PdfReadError
+
+    with path.open("rb") as f:
+        head = f.read(1024)
+    if b"%PDF-" not in head:
+        raise UnreadableError(f"not a PDF (it starts with {head[:16]!r}): rename it to its "
+                              f"real type, or add it to corpus.exclude")
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            _decrypt(reader, passwords)
+        pages = list(reader.pages)
+    except UnreadableError:
+        raise
+    except DependencyError as exc:
+        raise UnreadableError(f"{exc}: pip install 'pypdf[crypto]'") from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError, AssertionError) as exc:
+        raise UnreadableError(
+            f"malformed or truncated PDF ({type(exc).__name__}: {str(exc)[:120]}): "
+            f"re-export it, or "
+            f"repair it (e.g. qpdf damaged.pdf repaired.pdf)"
+        ) from exc
+    documents, failed = [], []
+    for number, page in enumerate(pages, start=1):
+        try:
+            text = join_pdf_lines(page.extract_text() or "")
+        except Exception as exc:  # one damaged page must not cost the others
+            failed.append((number, f"{type(exc).__name__}: {exc}"))
+            continue
+        if text:
+            documents.append(Document(text=text, source=source, page=number))
+    if failed and not documents:
+        raise UnreadableError(f"no page could be read ({failed[0][1]}): re-export it, or "
+                              f"repair it (e.g. qpdf damaged.pdf repaired.pdf)")
+    if not documents:
+        raise UnreadableError(
+            f"no text layer on any of its {len(pages)} pages (scanned or image-only): "
+            f"OCR it first, e.g. ocrmypdf {source} out.pdf"
+        )
+    return documents + [Skipped(f"{source}#page={n}", f"page could not be read ({r})")
+                        for n, r in failed]
+
+def _decrypt(reader, passwords: list[str]) -> None:
+    from pypdf import PasswordType
+
+    # "" first: many PDFs are encrypted only to restrict editing, and open without one.
+    for password in ("", *passwords):
+        if reader.decrypt(password) != PasswordType.NOT_DECRYPTED:
+            return
+    if not passwords:
+        raise UnreadableError(
+            "encrypted PDF: give its password in corpus.pdf_passwords (a list tried on "
+            "every encrypted PDF, e.g. corpus.pdf_passwords='[${oc.env:PDF_PASSWORD}]'), "
+            "or remove the encryption"
+        )
+    raise UnreadableError(f"encrypted PDF: none of the {len(passwords)} "
+                          f"passwords in corpus.pdf_passwords opens it")
+
+
