@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from rag.answerer import Answer
+from rag.answerer import Answer, is_decline
 from rag.answerer.citations import cite
 from rag.corpus import Skipped, UnreadableError
 from rag.documents import Chunk, text_hash
@@ -75,6 +75,7 @@ class Response:
                            "page": h.payload.get("page"), "doc_id": h.payload.get("doc_id")}
                           for n, h in answer.cited()] if answer else [],
             "citations_attributed": bool(answer and answer.attributed),
+            "declined": bool(answer and answer.declined),
             "passages": [{"id": h.id, "score": h.score, **h.payload} for h in self.passages],
             "timings_ms": self.timings_ms,
         }
@@ -112,6 +113,9 @@ class Pipeline:
         self.progress = progress
         self.lock_timeout = lock_timeout
         self._warm = False
+        if answerer is not None and hasattr(answerer, "use"):
+            # an answerer that reads with the pipeline's models gets them, not copies
+            answerer.use(embedder=embedder, reranker=reranker)
         # Texts embedded per call: large calls let the model sort by length and pad less.
         self.block_size = max(getattr(embedder, "batch_size", 32), 1) * 16
         if retriever.uses_sparse and sparse is None:
@@ -349,7 +353,8 @@ class Pipeline:
                 stream(delta)
             text = "".join(parts)
         citations, attributed = cite(text, passages)
-        return Answer(text.strip(), passages, citations, attributed)
+        declined = not citations and is_decline(text)
+        return Answer(text.strip(), passages, citations, attributed, declined)
 
     def close(self) -> None:
         self.store.close()

@@ -61,10 +61,7 @@ class _CrossEncoderBase:
         self._model = None
 
     def warm_up(self) -> None:
-        self._load()
-
-    def _load(self):
-        raise NotImplementedError
+        self._load()  # each subclass's own loader
 
     def _path(self) -> Path:
         path = resolve_model(self.model)

@@ -30,3 +30,52 @@ def terms(text: str) -> set[str]:
     words = set(re.findall(r"[a-z0-9]{3,}", text))
     cjk = "".join(CJK_CHAR.findall(text))
     return words | {cjk[i : i + 2] for i in range(len(cjk) - 1)}
+
+
+# A full stop ends an English sentence only when whitespace follows and the next word does not
+# start in lower case; a decimal (2.5), a version (3.11.4) or a domain has no space after its
+# dots. These words end in a dot without ending the sentence.
+ABBREVIATIONS = frozenset([
+    "e.g", "i.e", "etc", "vs", "cf", "al", "approx", "ca", "no", "nos", "fig", "figs", "eq",
+    "sec", "ch", "vol", "pp", "p", "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "inc",
+    "ltd", "co", "corp", "dept", "est", "min", "max", "jan", "feb", "mar", "apr", "jun",
+    "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+])
+_EN_END = re.compile(r"[.!?]+[\"')\]]*(?=\s)")
+_ZH_END = re.compile(r"[。！？；]+[”’」』）]*|[!?;]+(?=[" + CJK_IDEOGRAPHS + "])")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_HEADING_LINE = re.compile(r"(?m)^[ \t]*#{1,6}[ \t].*$")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in ``text``, so that a sentence is always quoted as the
+    passage wrote it. Ends: Chinese 。！？； (and closing quotes after them), English .!? followed
+    by space and a word not in lower case, and paragraph breaks. Not ends: decimals, version
+    numbers, abbreviations such as "e.g." and "Dr."."""
+    cuts = {0, len(text)}
+    cuts.update(m.end() for m in _ZH_END.finditer(text))
+    cuts.update(m.start() for m in _PARAGRAPH.finditer(text))
+    cuts.update(i for m in _HEADING_LINE.finditer(text) for i in (m.start(), m.end()))
+    for m in _EN_END.finditer(text):
+        rest = text[m.end():].lstrip()
+        if not rest or rest[0].islower():
+            continue
+        word = _WORD_BEFORE.search(text[: m.start()])
+        if m.group().startswith(".") and word and word.group(1).lower().rstrip(".") in \
+                ABBREVIATIONS:
+            continue
+        cuts.add(m.end())
+    spans = []
+    bounds = sorted(cuts)
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        trail = len(piece.rstrip())
+        if trail > lead:
+            spans.append((start + lead, start + trail))
+    return spans
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from rag.answerer import DECLINE
 from rag.answerer.citations import attribute_citation, cite, parse_citations
 from rag.answerer.extractive import ExtractiveAnswerer
 from rag.answerer.prompt import approx_tokens, build_messages, select_passages
@@ -48,15 +49,27 @@ def test_context_is_cut_to_the_token_budget():
     assert approx_tokens("长" * 10) == 10 and approx_tokens("abcd" * 10) == 10
 
 
-def test_extractive_answer_picks_the_matching_sentences_and_cites():
-    passages = [hit("## Cleaning\n\nDescale every three months. The warranty lasts two years "
-                    "from purchase. Use citric acid.", i=0),
+def test_extractive_answer_quotes_the_answering_sentence_and_cites_only_its_passage():
+    passages = [hit("## Cleaning\n\nDescale every three months. The warranty on the espresso "
+                    "machine lasts two years. Use citric acid.", i=0),
                 hit("住宿费用按照城市等级报销。一线城市每晚不超过六百元。", i=1)]
     text = ExtractiveAnswerer(max_passages=2, max_chars=60).complete(QUESTION, passages)
-    first, second = text.split("\n\n")
-    assert first == "The warranty lasts two years from purchase. [1]"
-    assert second.endswith("[2]") and "。" in second
-    assert cite(text, passages) == ([1, 2], False)
+    assert text == "The warranty on the espresso machine lasts two years. [1]"
+    assert cite(text, passages) == ([1], False)  # the passage that does not answer is not cited
+
+
+def test_extractive_answer_quotes_numbers_and_versions_as_written():
+    passages = [hit("价格是 2.5 元。版本 3.11.4 发布了，e.g. this works.", i=0)]
+    text = ExtractiveAnswerer().complete("版本 3.11.4 发布了吗？", passages)
+    assert text == "版本 3.11.4 发布了，e.g. this works. [1]"
+
+
+def test_extractive_answer_declines_when_the_passages_do_not_answer():
+    passages = [hit("The warranty lasts two years from purchase.", i=0)]
+    answerer = ExtractiveAnswerer()
+    assert answerer.complete("What is the CEO's salary?", passages) == DECLINE["en"]
+    assert answerer.complete("公司的年度营收是多少？", passages) == DECLINE["zh"]
+    assert cite(DECLINE["en"], passages) == ([], False)  # a decline is never attributed
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +162,8 @@ def test_uncited_answer_gets_an_attributed_citation():
     assert cite(uncited, passages) == ([2], True)
     assert cite(uncited, passages, attribute=False) == ([], False)
     assert attribute_citation("Nothing in common here.", passages) == []
-    citations, attributed = cite(ExtractiveAnswerer().complete(QUESTION, passages), passages)
+    text = ExtractiveAnswerer().complete("How long is the Aurora X2 warranty?", passages)
+    citations, attributed = cite(text, passages)
     assert citations and not attributed
 
 
@@ -162,3 +176,41 @@ def test_local_smollm2_answers_from_the_sample_with_a_citation(tmp_path):
     assert out["citations"], out["answer"]
     cited = {c["source"] for c in out["citations"]}
     assert cited == {"aurora-espresso-manual.md"}, (out["answer"], cited)
+
+
+# The README's quick-start questions and what each answer must lead with (and cite).
+QUICK_START = [
+    ("How long is the warranty on the espresso machine?",
+     "The Aurora X2 comes with a two-year limited warranty",
+     "aurora-espresso-manual.md"),
+    ("一线城市出差住宿每晚可以报销多少钱？", "一线城市每晚不超过六百元",
+     "travel-expense-policy-zh.md"),
+    ("How many days of paid annual leave do employees get?",
+     "28 days of paid annual leave", "company-handbook.pdf"),
+    ("密码多久需要更换一次？", "每九十天更换一次", "company-handbook.pdf"),
+]
+
+
+@pytest.mark.parametrize(("question", "says", "source"), QUICK_START,
+                         ids=[q for q, _, _ in QUICK_START])
+def test_quick_start_questions_are_answered_from_the_right_passage(sample_pipeline, question,
+                                                                   says, source):
+    answer = sample_pipeline.ask(question, 5).answer
+    first = answer.text.split("\n\n")[0]
+    assert says in first, answer.text
+    if question.startswith("How long"):  # the sentence that answers leads
+        assert first.startswith(says)
+    assert answer.citations[0] == 1 and not answer.declined
+    assert {h.payload["source"] for _, h in answer.cited()} == {source}
+    for part in answer.text.split("\n\n"):  # every quote is the passage's own words
+        quote, n = part.rsplit(" [", 1)
+        passage = answer.passages[int(n.rstrip("]")) - 1].payload["text"]
+        assert quote in " ".join(passage.split()) or quote in passage, (quote, passage)
+
+
+@pytest.mark.parametrize("question", ["What is the CEO's salary?",
+                                      "Who is the president of France?", "公司的年度营收是多少？"])
+def test_unanswerable_questions_over_the_sample_are_declined(sample_pipeline, question):
+    answer = sample_pipeline.ask(question, 5).answer
+    assert answer.declined and answer.citations == [], answer.text
+    assert answer.text in DECLINE.values()

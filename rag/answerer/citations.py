@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rag.answerer import is_decline
 from rag.store import Hit
 from rag.text import terms
 
@@ -39,7 +40,7 @@ def cite(text: str, passages: list[Hit], attribute: bool = True) -> tuple[list[i
     set, the best-overlapping passage is attributed, and the caller says so.
     """
     citations = parse_citations(text, len(passages))
-    if citations or not attribute or not text.strip():
+    if citations or not attribute or not text.strip() or is_decline(text):
         return citations, False
     attributed = attribute_citation(text, passages)
     return attributed, bool(attributed)

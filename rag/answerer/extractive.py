@@ -1,51 +1,186 @@
-"""No LLM: the answer is the best passages themselves, each cited."""
+"""No LLM: the answer is the passages' own sentences that answer the question, each cited.
+
+Every sentence of the passages is scored by how much of the question's weight it covers
+(terms weighted by IDF over the passages given, so "the" counts for nothing and "warranty" for
+much) and by the loaded embedding model's question-sentence similarity. The answer quotes the
+best sentence with the next best of the same passage while they fit (in the passage's order,
+so a section's opening statement comes before its details), and cites a second
+passage only when its best sentence scores nearly as well. Below ``min_coverage`` the
+documents do not answer, and the answer says so. Sentences are quoted as the passage wrote
+them (runs of whitespace shown as one space), never re-joined.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
+import numpy as np
+
+from rag.answerer import decline_for
 from rag.store import Hit
-from rag.text import CJK_IDEOGRAPH, terms
+from rag.text import CJK_IDEOGRAPH, CJK_RUN, sentence_spans, terms
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？；])\s*")
-_HEADING = re.compile(r"(?m)^#{1,6}\s.*$")
+# Question and function words carry no content: their IDF would only reward sentences that
+# repeat them.
+_QUESTION_WORDS = frozenset([
+    "how", "what", "when", "where", "which", "who", "whom", "whose", "why", "the", "does",
+    "did", "are", "was", "were", "can", "could", "should", "would", "will", "many", "much",
+    "get", "got", "for", "and", "with", "from", "this", "that", "have", "has", "you",
+    "your", "there", "about", "any", "some", "into", "per", "its", "long", "is", "on", "in",
+    "of", "to", "do", "it", "be", "at", "by", "or", "an", "if", "as", "we", "my", "our",
+    "me", "their", "they", "he", "she", "his", "her",
+])
+
+
+@dataclass
+class Scored:
+    passage: int  # 0-based index into the passages given
+    start: int  # position in the passage text: sentences of one passage keep their order
+    text: str
+    coverage: float  # share of the question's IDF weight the sentence contains
+    score: float
+    lead: bool = False  # the first sentence under a heading: where a section states its point
+    key: str | None = None  # its most informative question term
+
+
+_ZH_QUESTION_WORDS = frozenset([
+    "什么", "多少", "多久", "哪些", "哪个", "哪里", "如何", "怎么", "怎样", "是否", "可以", "需要",
+    "能否", "为什么", "一次", "我们", "公司",
+])
+_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def question_terms(question: str) -> set[str]:
+    """Content words: English words (plural folded) and Chinese words (rjieba's search mode),
+    without question words."""
+    found = {_stem(w) for w in _WORD.findall(question.lower())
+             if len(w) >= 2 and w not in _QUESTION_WORDS}
+    runs = CJK_RUN.findall(question)
+    if runs:
+        import rjieba
+
+        found |= {w for run in runs for w in rjieba.cut_for_search(run)
+                  if len(w) >= 2 and w not in _ZH_QUESTION_WORDS}
+    return found
+
+
+def contained(asked: set[str], text: str) -> set[str]:
+    """The question's terms that a text contains (Chinese words as substrings)."""
+    words = {_stem(w) for w in _WORD.findall(text.lower())}
+    return {t for t in asked if (t in text if CJK_IDEOGRAPH.match(t) else t in words)}
+
+
+def idf_weights(question: set[str], passages: list[str]) -> dict[str, float]:
+    """IDF of each question term over the passages given: a term in every passage weighs
+    little, one in none weighs most (it is what the passages would need to answer)."""
+    bags = [contained(question, p) for p in passages]
+    n = len(bags)
+    return {t: math.log((n + 1) / (sum(t in b for b in bags) + 0.5)) for t in question}
 
 
 class ExtractiveAnswerer:
-    def __init__(self, max_passages: int = 2, max_chars: int = 240) -> None:
+    def __init__(self, max_passages: int = 3, max_chars: int = 320,
+                 semantic_weight: float = 0.5, min_coverage: float = 0.35,
+                 second_passage_ratio: float = 0.9, keep_ratio: float = 0.75,
+                 lead_bonus: float = 0.1, max_sentences: int = 24) -> None:
+        if not 0 <= semantic_weight <= 1:
+            raise ValueError(f"answerer.semantic_weight must be in [0, 1], got {semantic_weight}")
         self.max_passages = max_passages
         self.max_chars = max_chars
+        self.semantic_weight = semantic_weight
+        self.min_coverage = min_coverage
+        self.second_passage_ratio = second_passage_ratio
+        self.keep_ratio = keep_ratio
+        self.lead_bonus = lead_bonus
+        self.max_sentences = max_sentences  # embedded per question: bounds the answer's cost
+        self.embedder = None
+
+    def use(self, embedder=None, reranker=None) -> None:
+        """The pipeline hands over its loaded embedder: sentences are compared with the
+        question by the same model that retrieved them."""
+        self.embedder = embedder
 
     def warm_up(self) -> None:
-        """Nothing to load."""
+        """Nothing of its own to load (the embedder is the pipeline's)."""
 
     def select(self, question: str, hits: list[Hit]) -> list[Hit]:
         return hits[: self.max_passages]
 
-    def _excerpt(self, text: str, question: str) -> str:
-        """The passage's sentences that share most terms with the question, in passage
-        order, up to max_chars (at least one sentence, cut if it alone is longer)."""
-        text = _HEADING.sub("", text)  # Markdown headings are labels, not answer sentences
-        sentences = [x for x in _SENTENCE_END.split(" ".join(text.split())) if x]
-        asked = terms(question)
-        ranked = sorted(range(len(sentences)),
-                        key=lambda i: (-len(asked & terms(sentences[i])), i))
-        keep: list[int] = []
-        for i in ranked:
-            if keep and sum(len(sentences[j]) + 1 for j in keep) + len(sentences[i]) > \
-                    self.max_chars:
-                break
-            keep.append(i)
-        out = ""
-        for i in sorted(keep):
-            out += ("" if not out or CJK_IDEOGRAPH.match(sentences[i]) else " ") + sentences[i]
-        return out[: self.max_chars]
+    def score(self, question: str, passages: list[Hit]) -> list[Scored]:
+        """Every candidate sentence, best first."""
+        texts = [p.payload.get("text", "") for p in passages]
+        asked = question_terms(question)
+        idf = idf_weights(asked, texts)
+        total = sum(idf.values())
+        found: list[Scored] = []
+        for i, text in enumerate(texts):
+            after_heading = False
+            for start, end in sentence_spans(text):
+                sentence = " ".join(text[start:end].split())
+                if sentence.startswith("#"):
+                    after_heading = True  # a heading labels an answer, it is not one
+                    continue
+                if len(terms(sentence)) < 2:
+                    continue  # fragments ("Expenses.")
+                shared = contained(asked, sentence)
+                coverage = sum(idf[t] for t in shared) / total if total else 0.0
+                key = max(shared, key=lambda t: (idf[t], t)) if shared else None
+                found.append(Scored(i, start, sentence, coverage, coverage, after_heading, key))
+                after_heading = False
+        found.sort(key=lambda s: -s.coverage)
+        if self.embedder is not None and self.semantic_weight and found:
+            head = found[: self.max_sentences]
+            q = self.embedder.encode_queries([question])[0]
+            cos = self.embedder.encode_documents([s.text for s in head]) @ q
+            w = self.semantic_weight
+            for s, c in zip(head, np.asarray(cos, dtype=float), strict=True):
+                s.score = (1 - w) * s.coverage + w * float(c)
+            for s in found[self.max_sentences:]:
+                s.score = (1 - w) * s.coverage
+        for s in found:
+            s.score += self.lead_bonus * s.lead * (s.coverage > 0)
+        found.sort(key=lambda s: (-s.score, s.passage, s.start))
+        return found
+
+    def compose(self, question: str, passages: list[Hit]) -> list[tuple[int, list[str]]]:
+        """(passage number, its sentences to quote) in answer order; empty to decline."""
+        scored = self.score(question, passages)
+        if not scored or max(s.coverage for s in scored) < self.min_coverage:
+            return []
+        best = scored[0]
+        lead = [best]
+        used = len(best.text)
+        for s in scored[1:]:  # more of the same passage, while it answers and fits
+            if s.passage == best.passage and s.score >= self.keep_ratio * best.score and \
+                    used + len(s.text) + 1 <= self.max_chars:
+                lead.append(s)
+                used += len(s.text) + 1
+        # in the passage's own order: a section's opening statement before its details
+        parts = [(best.passage + 1, [s.text for s in sorted(lead, key=lambda s: s.start)])]
+        second = next((s for s in scored if s.passage != best.passage), None)
+        # another passage is cited only when it answers too: about the same key term, covering
+        # as much of the question, scoring nearly as well
+        if second is not None and second.key == best.key and \
+                second.coverage >= best.coverage and \
+                second.score >= self.second_passage_ratio * best.score:
+            parts.append((second.passage + 1, [second.text]))
+        return parts
 
     def stream(self, question: str, passages: list[Hit]) -> Iterator[str]:
-        for i, hit in enumerate(passages, 1):
-            excerpt = self._excerpt(hit.payload.get("text", ""), question)
-            yield ("\n\n" if i > 1 else "") + f"{excerpt} [{i}]"
+        parts = self.compose(question, passages)
+        if not parts:
+            yield decline_for(question)
+            return
+        for i, (n, quoted) in enumerate(parts):
+            text = ("" if CJK_IDEOGRAPH.search(quoted[0]) else " ").join(quoted)
+            yield ("\n\n" if i else "") + f"{text[: self.max_chars]} [{n}]"
 
     def complete(self, question: str, passages: list[Hit]) -> str:
         return "".join(self.stream(question, passages))

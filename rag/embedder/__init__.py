@@ -74,3 +74,11 @@ def dim_from_files(path: Path) -> int | None:
 def unknown_dim(model: str) -> ValueError:
     return ValueError(f"embedder {model}: its dimension is not in the config or the model's "
                       f"files: set embedder.dim, or call warm_up() before reading it")
+
+
+def declared_dim(model: str, configured: int | None) -> int:
+    """The dimension from the config, else from the model's files, without loading it."""
+    dim = configured or dim_from_files(resolve_model(model))
+    if dim is None:
+        raise unknown_dim(model)
+    return dim

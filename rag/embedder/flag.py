@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.embedder import dim_from_files, fingerprint, normalize, quiet_loading, unknown_dim
+from rag.embedder import declared_dim, fingerprint, normalize, quiet_loading
 from rag.models import resolve_model
 
 
@@ -60,10 +60,7 @@ class FlagEmbedder:
     @property
     def dim(self) -> int:
         # FlagEmbedding pools the encoder's hidden states (CLS or mean): its hidden size.
-        if self._dim is None:
-            self._dim = dim_from_files(resolve_model(self.model))
-        if self._dim is None:
-            raise unknown_dim(self.model)
+        self._dim = declared_dim(self.model, self._dim)
         return self._dim
 
     @property

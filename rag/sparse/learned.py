@@ -22,10 +22,7 @@ class _LearnedSparse:
         self._model = None
 
     def warm_up(self) -> None:
-        self._load()
-
-    def _load(self):
-        raise NotImplementedError
+        self._load()  # each subclass's own loader
 
     @property
     def fingerprint(self) -> str:

@@ -1,0 +1,30 @@
+"""Shared text rules: sentence boundaries that keep numbers, versions and abbreviations whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.text import sentence_spans, sentences
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("价格是 2.5 元。版本 3.11.4 发布了，e.g. this works.",
+     ["价格是 2.5 元。", "版本 3.11.4 发布了，e.g. this works."]),
+    ("Dr. Smith paid 2.5 euros. Then he left! See Fig. 3, i.e. the plot.",
+     ["Dr. Smith paid 2.5 euros.", "Then he left!", "See Fig. 3, i.e. the plot."]),
+    ("他说：“好的。”然后走了！真的吗？是的；好。",
+     ["他说：“好的。”", "然后走了！", "真的吗？", "是的；", "好。"]),
+    ("## Warranty\nTwo years. Three if registered.\n\nNext paragraph without a stop\nMore",
+     ["## Warranty", "Two years.", "Three if registered.", "Next paragraph without a stop\nMore"]),
+    ("Python 3.11 came out in Oct. 2022. The next one (3.12) followed.",
+     ["Python 3.11 came out in Oct. 2022.", "The next one (3.12) followed."]),
+])
+def test_sentences(text, expected):
+    assert sentences(text) == expected
+
+
+def test_spans_are_slices_of_the_text():
+    text = "  A first one.   A second one?\n\n 第三句。  "
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == ["A first one.", "A second one?", "第三句。"]
+    assert all(text[a:b] == text[a:b].strip() for a, b in spans)
