@@ -13,15 +13,16 @@ them (runs of whitespace shown as one space), never re-joined.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
 from rag.answerer import decline_for
+from rag.sparse.tokenizers import EnglishTokenizer, JiebaTokenizer, MixedTokenizer
 from rag.store import Hit
-from rag.text import CJK_IDEOGRAPH, CJK_RUN, sentence_spans, terms
+from rag.text import CJK_IDEOGRAPH, sentence_spans, terms
 
 # Question and function words carry no content: their IDF would only reward sentences that
 # repeat them.
@@ -50,30 +51,25 @@ _ZH_QUESTION_WORDS = frozenset([
     "什么", "多少", "多久", "哪些", "哪个", "哪里", "如何", "怎么", "怎样", "是否", "可以", "需要",
     "能否", "为什么", "一次", "我们", "公司",
 ])
-_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+# BM25's own tokenizers: stemmed English words, Chinese words by rjieba's search mode.
+_ENGLISH = EnglishTokenizer()
+_MIXED = MixedTokenizer(zh=JiebaTokenizer(), en=_ENGLISH)
 
 
-def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+@cache
+def _stop_words() -> frozenset[str]:
+    # stemmed as the words they filter are ("many" -> "mani")
+    return frozenset(_ENGLISH(" ".join(_QUESTION_WORDS))) | _ZH_QUESTION_WORDS
 
 
 def question_terms(question: str) -> set[str]:
-    """Content words: English words (plural folded) and Chinese words (rjieba's search mode),
-    without question words."""
-    found = {_stem(w) for w in _WORD.findall(question.lower())
-             if len(w) >= 2 and w not in _QUESTION_WORDS}
-    runs = CJK_RUN.findall(question)
-    if runs:
-        import rjieba
-
-        found |= {w for run in runs for w in rjieba.cut_for_search(run)
-                  if len(w) >= 2 and w not in _ZH_QUESTION_WORDS}
-    return found
+    """Content words: stemmed English words and Chinese words, without question words."""
+    return {t for t in _MIXED(question) if len(t) >= 2 and t not in _stop_words()}
 
 
 def contained(asked: set[str], text: str) -> set[str]:
     """The question's terms that a text contains (Chinese words as substrings)."""
-    words = {_stem(w) for w in _WORD.findall(text.lower())}
+    words = set(_ENGLISH(text))
     return {t for t in asked if (t in text if CJK_IDEOGRAPH.match(t) else t in words)}
 
 
