@@ -1,8 +1,15 @@
-"""Evaluation data in the BEIR format: queries.jsonl and qrels/<split>.tsv beside corpus.jsonl.
+"""Evaluation data: BEIR-style retrieval sets, and gold question–answer sets.
 
+BEIR (retrieval; queries may carry gold answers):
     corpus.jsonl      {"_id": "d1", "title": "...", "text": "..."}
-    queries.jsonl     {"_id": "q1", "text": "..."}
+    queries.jsonl     {"_id": "q1", "text": "...", "answers": ["..."]}   answers optional
     qrels/test.tsv    query-id <tab> corpus-id <tab> score   (with a header line)
+
+Gold QA (data/qa/*.jsonl, one question per line, written by hand from the documents):
+    {"id": "en-001", "question": "...", "answers": ["..."], "doc": "<corpus id>", "split": "tune"}
+    {"id": "en-201", "question": "...", "unanswerable": true, "split": "test"}
+  ``doc`` is the id the corpus gives the supporting document: a BEIR ``_id``, a file path
+  relative to the corpus folder, or ``file.pdf#page=N`` (a list when several support it).
 """
 
 from __future__ import annotations
@@ -10,6 +17,12 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+
+
+def _need(path: Path, fix: str) -> Path:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: {fix}")
+    return path
 
 
 class BeirDataset:
@@ -21,11 +34,8 @@ class BeirDataset:
         self.name = name or self.path.name
 
     def _need(self, path: Path) -> Path:
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} does not exist: run `make data`, or give "
-                f"dataset.path=<folder with corpus.jsonl, queries.jsonl, qrels/>")
-        return path
+        return _need(path, "run `make data`, or give dataset.path=<folder with corpus.jsonl, "
+                           "queries.jsonl, qrels/>")
 
     def qrels(self) -> dict[str, dict[str, int]]:
         qrels: dict[str, dict[str, int]] = {}
@@ -39,17 +49,69 @@ class BeirDataset:
                     qrels.setdefault(qid, {})[did] = score
         return qrels
 
-    def queries(self) -> dict[str, str]:
+    def _rows(self) -> list[dict]:
         """The split's judged queries, in file order, cut to ``max_queries`` (a fixed prefix,
         so a subset is the same on every machine)."""
         judged = self.qrels()
-        out: dict[str, str] = {}
+        out: list[dict] = []
         with self._need(self.path / "queries.jsonl").open(encoding="utf-8") as f:
             for line in f:
                 if line.strip():
                     row = json.loads(line)
                     if str(row["_id"]) in judged:
-                        out[str(row["_id"])] = row["text"]
+                        out.append(row)
                     if self.max_queries and len(out) >= self.max_queries:
                         break
         return out
+
+    def queries(self) -> dict[str, str]:
+        return {str(r["_id"]): r["text"] for r in self._rows()}
+
+    def answers(self) -> dict[str, list[str]]:
+        return {str(r["_id"]): r["answers"] for r in self._rows() if r.get("answers")}
+
+    def unanswerable(self) -> set[str]:
+        return set()  # a BEIR query is judged, so something in the corpus answers it
+
+
+class QADataset:
+    """A gold question–answer set (the format above); ``split`` selects tune or test."""
+
+    def __init__(self, path: str, split: str = "test", max_queries: int | None = None,
+                 name: str | None = None) -> None:
+        self.path = Path(path).expanduser()
+        self.split = split
+        self.max_queries = max_queries
+        self.name = name or self.path.stem
+
+    def _rows(self) -> list[dict]:
+        out = []
+        path = _need(self.path, "give dataset.path=<a gold QA .jsonl file> (see rag/dataset.py)")
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                missing = {"id", "question", "split"} - set(row)
+                if not row.get("unanswerable"):
+                    missing |= {"answers", "doc"} - set(row)
+                if missing:
+                    raise ValueError(f"{path}:{n}: missing {', '.join(sorted(missing))}")
+                if row["split"] == self.split:
+                    out.append(row)
+                if self.max_queries and len(out) >= self.max_queries:
+                    break
+        return out
+
+    def queries(self) -> dict[str, str]:
+        return {r["id"]: r["question"] for r in self._rows()}
+
+    def qrels(self) -> dict[str, dict[str, int]]:
+        return {r["id"]: {d: 1 for d in ([r["doc"]] if isinstance(r["doc"], str) else r["doc"])}
+                for r in self._rows() if not r.get("unanswerable")}
+
+    def answers(self) -> dict[str, list[str]]:
+        return {r["id"]: r["answers"] for r in self._rows() if not r.get("unanswerable")}
+
+    def unanswerable(self) -> set[str]:
+        return {r["id"] for r in self._rows() if r.get("unanswerable")}

@@ -1,0 +1,87 @@
+"""The gold question–answer sets in data/qa: well formed, big enough, and true to their
+documents (every gold answer is written in the document it names)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from rag.dataset import QADataset
+
+QA = Path("data/qa")
+# (file, language, answerable at least, unanswerable at least), as issue #16 asks
+SETS = [("python_faq.jsonl", "en", 200, 30), ("maint_guide_zh.jsonl", "zh", 150, 30),
+        ("sample.jsonl", "mixed", 20, 6)]
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (QA / name).read_text(encoding="utf-8").splitlines()]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize(("name", "lang", "answerable", "unanswerable"), SETS)
+def test_gold_sets_are_well_formed_and_big_enough(name, lang, answerable, unanswerable):
+    rows = _rows(name)
+    assert len({r["id"] for r in rows}) == len(rows)
+    assert {r["split"] for r in rows} == {"tune", "test"}
+    answerable_rows = [r for r in rows if not r.get("unanswerable")]
+    assert len(answerable_rows) >= answerable
+    assert len(rows) - len(answerable_rows) >= unanswerable
+    assert all(r["answers"] and all(a.strip() for a in r["answers"]) and r["doc"]
+               for r in answerable_rows)
+    if lang == "zh":
+        assert all(re.search(r"[\u4e00-\u9fff]", r["question"]) for r in rows)
+    # the split is fixed by the file: tune and test never share a question
+    tune, test = (QADataset(str(QA / name), split=s) for s in ("tune", "test"))
+    assert not set(tune.queries()) & set(test.queries())
+    assert len(tune.queries()) + len(test.queries()) == len(rows)
+    assert 0.25 < len(tune.queries()) / len(rows) < 0.55
+    assert set(test.qrels()) | test.unanswerable() == set(test.queries())
+
+
+def test_sample_answers_are_written_in_their_documents():
+    from rag.corpus.folder import FolderReader
+
+    reader = FolderReader("data/sample")
+    docs = {d.doc_id: _squash(d.text) for d in reader.read()[0]}
+    for r in _rows("sample.jsonl"):
+        if not r.get("unanswerable"):
+            assert any(_squash(a) in docs[r["doc"]] for a in r["answers"]), r["id"]
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} missing: run `make data`")
+    return path
+
+
+def test_python_faq_answers_are_written_in_their_sections():
+    corpus = _need(Path("data/datasets/python_faq/corpus.jsonl"))
+    text = {json.loads(line)["_id"]: " ".join(json.loads(line)["text"].split())
+            for line in corpus.read_text(encoding="utf-8").splitlines()}
+    for r in _rows("python_faq.jsonl"):
+        if not r.get("unanswerable"):
+            assert all(" ".join(a.split()) in text[r["doc"]] for a in r["answers"]), r["id"]
+
+
+def test_maint_guide_answers_are_written_on_their_pages():
+    from rag.corpus.pdf import read_pdf
+
+    pdf = _need(Path("data/datasets/maint_guide_zh/docs/maint-guide.zh-cn.pdf"))
+    pages = {d.doc_id: _squash(d.text) for d in read_pdf(pdf, pdf.name, [])}
+    for r in _rows("maint_guide_zh.jsonl"):
+        if not r.get("unanswerable"):
+            assert all(_squash(a) in pages[r["doc"]] for a in r["answers"]), r["id"]
+
+
+def test_a_row_without_its_answers_is_named_by_file_and_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "q1", "question": "Why?", "split": "test"}\n')
+    with pytest.raises(ValueError, match=r"bad.jsonl:1: missing answers, doc"):
+        QADataset(str(bad)).queries()
