@@ -12,7 +12,7 @@ import re
 import string
 from collections import Counter
 
-from rag.text import CJK_IDEOGRAPH
+from rag.text import CJK_IDEOGRAPH, terms
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 # CMRC 2018's separators (sp_char), and ASCII punctuation that its word tokenizer splits off;
@@ -88,3 +88,63 @@ def contains(pred: str, golds: list[str]) -> float:
     """1 when a normalised gold answer occurs in the normalised prediction (FlashRAG's
     "acc"): fair to long extractive answers that EM and F1 penalise for their length."""
     return float(any(_normal(g) and _normal(g) in _normal(pred) for g in golds))
+
+
+_MARKER = re.compile(r"\[\d+(?:\s*[,，;]\s*\d+)*\]")
+
+
+def strip_citations(text: str) -> str:
+    return " ".join(_MARKER.sub(" ", text).split())
+
+
+def support(text: str, cited_texts: list[str]) -> float:
+    """Share of the answer's content terms that occur in the passages it cites: 1 for a
+    quote, low for an answer the passages do not back. Nothing cited supports nothing."""
+    said = terms(strip_citations(text))
+    if not said:
+        return 0.0
+    found = set().union(*(terms(t) for t in cited_texts)) if cited_texts else set()
+    return len(said & found) / len(said)
+
+
+def score_answer(answer, golds: list[str], relevant: set[str],
+                 unanswerable: bool = False) -> dict[str, float | None]:
+    """One answer (rag.answerer.Answer) scored; None where a measure does not apply.
+
+    Citations count only when the answer itself made them: a citation attributed by term
+    overlap (an LLM that cited nothing) is ours, not the model's, and scores as no citation.
+    """
+    own = [] if answer.attributed else answer.cited()
+    cited_docs = [hit.payload.get("doc_id") for _, hit in own]
+    given_relevant = any(h.payload.get("doc_id") in relevant for h in answer.passages)
+    answered = not answer.declined
+    pred = strip_citations(answer.text) if answered else ""
+    out: dict[str, float | None] = {
+        "declined": float(answer.declined),
+        "abstained": float(answer.declined) if unanswerable else None,
+        "wrongly_declined": float(answer.declined) if not unanswerable else None,
+        "em": exact_match(pred, golds) if golds else None,
+        "f1": f1(pred, golds) if golds else None,
+        "contains": contains(pred, golds) if golds else None,
+        "cites": float(bool(own)) if answered else None,
+        "citation_precision": (sum(d in relevant for d in cited_docs) / len(cited_docs)
+                               if answered and cited_docs and not unanswerable else None),
+        "citation_recall": (float(any(d in relevant for d in cited_docs))
+                            if given_relevant and not unanswerable else None),
+        "support": support(answer.text, [h.payload.get("text", "") for _, h in own])
+        if answered else None,
+    }
+    # what a user experiences: a gold answer given, or a decline when there is none
+    out["correct"] = out["abstained"] if unanswerable else (out["contains"] if golds else None)
+    return out
+
+
+def summarize(per_question: dict[str, dict[str, float | None]]) -> dict[str, float | None]:
+    """Mean of each measure over the questions it applies to, with how many those were."""
+    names = {k for scores in per_question.values() for k in scores}
+    out: dict[str, float | None] = {}
+    for name in sorted(names):
+        values = [s[name] for s in per_question.values() if s.get(name) is not None]
+        out[name] = sum(values) / len(values) if values else None
+        out[f"n_{name}"] = len(values)
+    return out

@@ -3,8 +3,13 @@
     python -m rag.eval dataset=insuranceqa_en [any pipeline override]
     python -m rag.eval -m retriever=dense,hybrid retriever.mrl_dim=64,128   # a sweep
 
+    python -m rag.eval dataset=python_faq_qa answerer=extractive   # answers scored too
+
 Writes results.json (metrics, latency, storage, index cost), per_query.json and run.json
-(the BEIR run format) to the Hydra run directory, and returns nDCG@10 for sweepers.
+(the BEIR run format) to the Hydra run directory, and returns nDCG@10 for sweepers. With an
+answerer, every question is answered through Pipeline.ask and scored against the dataset's
+gold answers, judged documents and unanswerable flags (rag.answer_metrics); answers.json
+keeps each answer with its scores, and results.json their means under "answers".
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ def main(cfg: DictConfig) -> float:
     from hydra.utils import instantiate
     from tqdm import tqdm
 
+    from rag.answer_metrics import score_answer, summarize
     from rag.metrics import collapse_to_documents, evaluate
     from rag.pipeline import Pipeline
 
@@ -58,6 +64,7 @@ def main(cfg: DictConfig) -> float:
     out_dir = Path(hydra_cfg.runtime.output_dir)
     dataset = instantiate(cfg.dataset)
     queries, qrels = dataset.queries(), dataset.qrels()
+    golds, unanswerable = dataset.answers(), dataset.unanswerable()
     pipeline = Pipeline.from_config(cfg)
     try:
         index = pipeline.index()
@@ -68,11 +75,20 @@ def main(cfg: DictConfig) -> float:
         start = time.perf_counter()
         answers: dict[str, dict] = {}
         for qid, text in tqdm(queries.items(), desc="queries", disable=not cfg.progress):
-            response = pipeline.ask(text, cfg.eval.k)
-            run[qid] = collapse_to_documents(response.passages)
+            # streamed when answering, so the time to the first token is measured
+            response = pipeline.ask(text, cfg.eval.k,
+                                    stream=(lambda _: None) if pipeline.answerer else None)
+            if qid in qrels:
+                run[qid] = collapse_to_documents(response.passages)
             if response.answer is not None:
-                answers[qid] = {"answer": response.answer.text,
-                                "cited": [h.payload["doc_id"] for _, h in response.answer.cited()]}
+                a = response.answer
+                answers[qid] = {
+                    "question": text, "answer": a.text, "gold": golds.get(qid, []),
+                    "unanswerable": qid in unanswerable,
+                    "cited": [h.payload["doc_id"] for _, h in a.cited()],
+                    "attributed": a.attributed,
+                    "scores": score_answer(a, golds.get(qid, []), set(qrels.get(qid, {})),
+                                           qid in unanswerable)}
             for stage, ms in response.timings_ms.items():
                 latency.setdefault(stage, []).append(ms)
         wall = time.perf_counter() - start
@@ -84,7 +100,14 @@ def main(cfg: DictConfig) -> float:
     finally:
         pipeline.close()
 
-    mean, per_query = evaluate({q: qrels[q] for q in queries}, run)
+    mean, per_query = evaluate({q: qrels[q] for q in run}, run)
+    answer_means = None
+    if answers:
+        scores = {q: a["scores"] for q, a in answers.items()}
+        answer_means = summarize(scores)
+        for q, s in scores.items():  # per-question answer scores, for paired tests
+            per_query.setdefault(q, {}).update(
+                {f"answer_{k}": v for k, v in s.items() if v is not None})
     per_chunk = sum(per_vector.values())
     # what a search holds in RAM: a quantized copy of each dense vector when there is one
     quantization = cfg.store.get("quantization")
@@ -100,6 +123,7 @@ def main(cfg: DictConfig) -> float:
         "dataset": {"name": dataset.name, "split": dataset.split, "queries": len(queries),
                     "chunks": index.chunks, "documents": index.documents},
         "metrics": mean,
+        "answers": answer_means,
         "latency_ms": {stage: percentiles(v) for stage, v in latency.items()},
         "qps": len(queries) / wall if wall else None,
         "bytes_per_vector": per_vector,
@@ -123,6 +147,11 @@ def main(cfg: DictConfig) -> float:
     (out_dir / "run.json").write_text(json.dumps(run))
     if answers:
         (out_dir / "answers.json").write_text(json.dumps(answers, ensure_ascii=False))
+    if answer_means:
+        log.info("answers: F1 %.3f  EM %.3f  contains %.3f  citation P %s R %s  abstained %s",
+                 *(answer_means.get(k) or 0 for k in ("f1", "em", "contains")),
+                 *(f"{answer_means[k]:.3f}" if answer_means.get(k) is not None else "–"
+                   for k in ("citation_precision", "citation_recall", "abstained")))
     log.info("%s  nDCG@10 %.4f  R@100 %.4f  MRR@10 %.4f  p50 %.1f ms  %.0f B/chunk  -> %s",
              results["label"], mean["ndcg@10"], mean["recall@100"], mean["mrr@10"],
              results["latency_ms"]["total_ms"]["p50"], per_chunk_searched, out_dir)

@@ -336,19 +336,22 @@ class Pipeline:
         answer = None
         if self.answerer is not None:
             t = time.perf_counter()
-            answer = self._answer(question, hits, stream)
+            answer = self._answer(question, hits, stream, timings, start)
             timings["answer_ms"] = (time.perf_counter() - t) * 1e3
         timings["total_ms"] = (time.perf_counter() - start) * 1e3
         return Response(question, hits, answer, timings)
 
-    def _answer(self, question: str, hits: list[Hit],
-                stream: Callable[[str], None] | None) -> Answer:
+    def _answer(self, question: str, hits: list[Hit], stream: Callable[[str], None] | None,
+                timings: dict[str, float] | None = None, start: float = 0.0) -> Answer:
         passages = self.answerer.select(question, hits)
         if stream is None:
             text = self.answerer.complete(question, passages)
         else:
             parts = []
             for delta in self.answerer.stream(question, passages):
+                if not parts and timings is not None:
+                    # from the question, as a user waits: retrieval included
+                    timings["first_token_ms"] = (time.perf_counter() - start) * 1e3
                 parts.append(delta)
                 stream(delta)
             text = "".join(parts)

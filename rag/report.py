@@ -34,7 +34,23 @@ COLUMNS = [  # (header, how to read it from results.json, format)
     # embedding services only: tokens billed for this run, and their price from config
     ("API tokens", lambda r: r["embedding_api"]["tokens"], "{:,}"),
     ("API $", lambda r: r["embedding_api"]["cost_usd"], "{:.4f}"),
+    # answer quality (rag.eval with an answerer; rag.answer_metrics)
+    ("correct", lambda r: r["answers"]["correct"], "{:.3f}"),
+    ("F1", lambda r: r["answers"]["f1"], "{:.3f}"),
+    ("EM", lambda r: r["answers"]["em"], "{:.3f}"),
+    ("contains", lambda r: r["answers"]["contains"], "{:.3f}"),
+    ("cite P", lambda r: r["answers"]["citation_precision"], "{:.3f}"),
+    ("cite R", lambda r: r["answers"]["citation_recall"], "{:.3f}"),
+    ("support", lambda r: r["answers"]["support"], "{:.3f}"),
+    ("abstained", lambda r: r["answers"]["abstained"], "{:.3f}"),
+    ("wrongly declined", lambda r: r["answers"]["wrongly_declined"], "{:.3f}"),
+    ("TTFT p50 ms", lambda r: r["latency_ms"]["first_token_ms"]["p50"], "{:.0f}"),
+    ("answer p50 ms", lambda r: r["latency_ms"]["answer_ms"]["p50"], "{:.0f}"),
 ]
+# per-question measures a paired test can compare (per_query.json key -> column); by default
+# answer F1 when every row answered, else nDCG@10
+TESTED = {"ndcg@10": "nDCG@10", "answer_f1": "F1", "answer_correct": "correct",
+          "answer_contains": "contains"}
 
 
 def load(dirs: list[Path]) -> list[dict]:
@@ -71,17 +87,24 @@ def paired_test(base: dict[str, float], other: dict[str, float]) -> tuple[float,
 
 def _per_query(row: dict, metric: str = "ndcg@10") -> dict[str, float]:
     per = json.loads((row["_dir"] / "per_query.json").read_text())
-    return {q: v[metric] for q, v in per.items()}
+    return {q: v[metric] for q, v in per.items() if metric in v}
 
 
-def summarise(rows: list[dict], baseline: str | None, alpha: float = 0.05) -> list[dict]:
+def tested_metric(rows: list[dict]) -> str:
+    return "answer_f1" if all(r.get("answers") for r in rows) else "ndcg@10"
+
+
+def summarise(rows: list[dict], baseline: str | None, alpha: float = 0.05,
+              metric: str | None = None) -> list[dict]:
+    metric = metric or tested_metric(rows)
+    name = TESTED[metric]
     base = rows[0]
     if baseline:
         matches = [r for r in rows if baseline in r["label"]]
         if not matches:
             sys.exit(f"no configuration label contains {baseline!r}")
         base = matches[0]
-    base_q = _per_query(base)
+    base_q = _per_query(base, metric)
     table = []
     for r in rows:
         entry = {"configuration": r["label"], "dataset": r["dataset"]["name"],
@@ -91,8 +114,9 @@ def summarise(rows: list[dict], baseline: str | None, alpha: float = 0.05) -> li
                 entry[header] = get(r)
             except (KeyError, TypeError):
                 entry[header] = None
-        delta, p = paired_test(base_q, _per_query(r)) if r is not base else (0.0, 1.0)
-        entry["ΔnDCG@10 vs baseline"] = delta
+        delta, p = paired_test(base_q, _per_query(r, metric)) if r is not base else (0.0, 1.0)
+        entry["tested"] = name
+        entry["Δ vs baseline"] = delta
         entry["p (Wilcoxon)"] = p
         entry["significant"] = r is not base and p < alpha
         entry["baseline"] = r is base
@@ -110,20 +134,21 @@ def write_csv(table: list[dict], path: Path) -> None:
 def write_markdown(table: list[dict], path: Path, alpha: float = 0.05) -> None:
     # a column no run has a value for (API tokens without an API embedder) is left out
     fmt = {h: f for h, _, f in COLUMNS if any(e[h] is not None for e in table)}
-    headers = ["configuration", *fmt, "ΔnDCG@10", "p"]
+    name = table[0]["tested"]
+    headers = ["configuration", *fmt, f"Δ{name}", "p"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    best = max(table, key=lambda e: e["nDCG@10"] or 0)
+    best = max(table, key=lambda e: e[name] or 0)
     for e in table:
-        name = e["configuration"] + (" (baseline)" if e["baseline"] else "")
+        label = e["configuration"] + (" (baseline)" if e["baseline"] else "")
         if e is best:
-            name = f"**{name}**"
-        cells = [name] + [fmt[h].format(e[h]) if e[h] is not None else "–" for h in fmt]
+            label = f"**{label}**"
+        cells = [label] + [fmt[h].format(e[h]) if e[h] is not None else "–" for h in fmt]
         mark = "" if e["baseline"] else (" *" if e["significant"] else "")
-        cells += [f"{e['ΔnDCG@10 vs baseline']:+.4f}", f"{e['p (Wilcoxon)']:.3g}{mark}"]
+        cells += [f"{e['Δ vs baseline']:+.4f}", f"{e['p (Wilcoxon)']:.3g}{mark}"]
         lines.append("| " + " | ".join(cells) + " |")
     base = next(e for e in table if e["baseline"])
     verdict = ("the baseline itself" if best is base else
-               f"{best['ΔnDCG@10 vs baseline']:+.4f} nDCG@10 over the baseline, "
+               f"{best['Δ vs baseline']:+.4f} {name} over the baseline, "
                f"{'significant' if best['significant'] else 'not significant'} "
                f"(Wilcoxon signed-rank, p = {best['p (Wilcoxon)']:.3g}, α = {alpha})")
     datasets = sorted({f"{e['dataset']} ({e['queries']} queries)" for e in table})
@@ -183,8 +208,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--baseline", help="text in the baseline's label (default: first job)")
     parser.add_argument("--out", type=Path, help="output directory (default: the first dir)")
     parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--metric", choices=sorted(TESTED),
+                        help="per-question measure to test and rank by (default: answer_f1 "
+                             "when every run answered, else ndcg@10)")
     args = parser.parse_args(argv)
-    table = summarise(load(args.dirs), args.baseline, args.alpha)
+    table = summarise(load(args.dirs), args.baseline, args.alpha, args.metric)
     out = args.out or args.dirs[0]
     out.mkdir(parents=True, exist_ok=True)
     write_csv(table, out / "summary.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,39 @@ def test_sweep_of_two_configurations_ends_in_a_report(tiny_dataset, tmp_path, la
     assert (sweep / "pareto.png").stat().st_size > 10_000
     assert "(baseline)" in (sweep / "summary.md").read_text()
     assert "Best:" in report.stdout
+
+
+def test_answers_are_scored_on_a_gold_set_and_compared_by_f1(tmp_path):
+    """rag.eval with an answerer on the sample's gold set: every question answered through
+    Pipeline.ask and scored; rag.report shows the answer columns and tests F1."""
+    sweep = tmp_path / "sweep"
+    run("-m", "rag.eval", "-m", "dataset=sample_qa", "answerer=overlap,extractive",
+        f"hydra.sweep.dir={sweep}", "progress=false", data_dir=tmp_path / "data")
+    results = [json.loads((sweep / str(i) / "results.json").read_text()) for i in (0, 1)]
+    gold = [json.loads(line) for line in
+            Path("data/qa/sample.jsonl").read_text(encoding="utf-8").splitlines()]
+    test = [g for g in gold if g["split"] == "test"]
+    for r in results:
+        a = r["answers"]
+        assert r["dataset"]["queries"] == len(test)
+        assert a["n_f1"] == sum(not g.get("unanswerable") for g in test)
+        assert a["n_abstained"] == sum(bool(g.get("unanswerable")) for g in test)
+        assert all(0 <= a[k] <= 1 for k in ("f1", "em", "contains", "correct", "support"))
+        assert r["latency_ms"]["first_token_ms"]["p50"] <= r["latency_ms"]["total_ms"]["p50"]
+    overlap, extractive = (r["answers"] for r in results)
+    assert overlap["abstained"] == 0  # the first answerer never declines
+    assert extractive["abstained"] > 0
+    answers = json.loads((sweep / "1" / "answers.json").read_text())
+    ceo = next(q for q, a in answers.items() if a["question"] == "What is the CEO's salary?")
+    assert answers[ceo]["unanswerable"] and answers[ceo]["scores"]["abstained"] == 1
+    assert not answers[ceo]["cited"]
+    # retrieval metrics cover the answerable questions only (an unanswerable one has no qrels)
+    per_query = json.loads((sweep / "1" / "per_query.json").read_text())
+    assert "ndcg@10" not in per_query[ceo] and "answer_abstained" in per_query[ceo]
+
+    run("-m", "rag.report", str(sweep), "--baseline", "answerer=overlap",
+        data_dir=tmp_path / "data")
+    rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert {r["tested"] for r in rows} == {"F1"}
+    assert float(rows[1]["F1"]) == pytest.approx(extractive["f1"])
+    assert "ΔF1" in (sweep / "summary.md").read_text()
