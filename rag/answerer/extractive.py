@@ -5,8 +5,13 @@ Every sentence of the passages is scored by how much of the question's weight it
 much) and by the loaded embedding model's question-sentence similarity. The answer quotes the
 best sentence with the next best of the same passage while they fit (in the passage's order,
 so a section's opening statement comes before its details), and cites a second
-passage only when its best sentence scores nearly as well. Below ``min_coverage`` the
-documents do not answer, and the answer says so. Sentences are quoted as the passage wrote
+passage only when its best sentence scores nearly as well. When the best sentence scores
+below ``min_score`` the documents do not answer, and the answer says so. The score's scale is
+the embedding model's (e5's cosines run higher than MiniLM's), so the threshold is chosen per
+embedder on a tune split (docs/results/answers.md). Nor do they when no sentence contains
+``min_coverage`` of the question's weight: an embedding model that does not know the
+question's language (MiniLM on Chinese) finds every sentence similar, and no shared term is
+the sign. Sentences are quoted as the passage wrote
 them (runs of whitespace shown as one space), never re-joined.
 """
 
@@ -83,7 +88,8 @@ def idf_weights(question: set[str], passages: list[str]) -> dict[str, float]:
 
 class ExtractiveAnswerer:
     def __init__(self, max_passages: int = 3, max_chars: int = 320,
-                 semantic_weight: float = 0.5, min_coverage: float = 0.35,
+                 semantic_weight: float = 0.7, min_score: float = 0.35,
+                 min_coverage: float = 0.1,
                  second_passage_ratio: float = 0.9, keep_ratio: float = 0.75,
                  lead_bonus: float = 0.1, max_sentences: int = 24) -> None:
         if not 0 <= semantic_weight <= 1:
@@ -91,6 +97,7 @@ class ExtractiveAnswerer:
         self.max_passages = max_passages
         self.max_chars = max_chars
         self.semantic_weight = semantic_weight
+        self.min_score = min_score
         self.min_coverage = min_coverage
         self.second_passage_ratio = second_passage_ratio
         self.keep_ratio = keep_ratio
@@ -148,7 +155,8 @@ class ExtractiveAnswerer:
     def compose(self, question: str, passages: list[Hit]) -> list[tuple[int, list[str]]]:
         """(passage number, its sentences to quote) in answer order; empty to decline."""
         scored = self.score(question, passages)
-        if not scored or max(s.coverage for s in scored) < self.min_coverage:
+        if not scored or scored[0].score < self.min_score or \
+                max(s.coverage for s in scored) < self.min_coverage:
             return []
         best = scored[0]
         lead = [best]
