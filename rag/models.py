@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 from functools import cache
 from pathlib import Path
@@ -64,16 +65,49 @@ def _from_hub(repo_id: str) -> Path:
         raise ModelNotFoundError(f"{hint} ({type(exc).__name__})") from exc
 
 
-def weights_signature(path: Path) -> str:
-    """Cheap identity of the weights in a directory: names and sizes of the weight files.
+WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".gguf", ".onnx"}
 
-    Part of an embedder's fingerprint, so retrained weights at the same path never reuse
-    cached embeddings of the old ones.
+
+def _hash_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag" / \
+        "weight-hashes.json"
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's content, remembered against its path, size and mtime, so a weight
+    file is read once, and again only when it is rewritten."""
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    cache_file = _hash_cache()
+    try:
+        known = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key in known:
+        return known[key]
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    known[key] = h.hexdigest()
+    try:  # a lost race or a read-only home only costs a re-hash next time
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known))
+        tmp.replace(cache_file)
+    except OSError:
+        pass
+    return known[key]
+
+
+def weights_signature(path: Path) -> str:
+    """Identity of the weights in a directory: each weight file's name and content hash.
+
+    Part of every model fingerprint, so weights retrained into the same directory (same
+    names, same sizes) never reuse the embeddings or the index of the old ones.
     """
-    files = sorted(
-        p for p in path.rglob("*") if p.suffix in {".safetensors", ".bin", ".pt", ".gguf", ".onnx"}
-    )
-    desc = ";".join(f"{p.relative_to(path)}:{p.stat().st_size}" for p in files)
+    files = sorted(p for p in path.rglob("*") if p.suffix in WEIGHT_SUFFIXES and p.is_file())
+    desc = ";".join(f"{p.relative_to(path)}:{file_digest(p)}" for p in files)
     return hashlib.sha256(desc.encode()).hexdigest()[:16]
 
 

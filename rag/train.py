@@ -6,7 +6,8 @@ reranker: a cross-encoder trained on (question, passage, relevant?) pairs with m
           negatives, saved with its classification head so reranker=bge / cross_encoder load it.
 
 Both use sentence-transformers' trainers, stop at ``train.time_budget_minutes``, save
-checkpoints that a re-run resumes from, and write a model card (MODEL_CARD.md + card.json)
+checkpoints that a re-run with the same settings resumes from (checkpoints made with other
+settings are moved aside, not resumed), and write a model card (MODEL_CARD.md + card.json)
 beside the weights. The data is a BEIR folder's ``train`` split (``make data``).
 """
 
@@ -132,6 +133,39 @@ def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out
     return model, trainer, len(labeled)
 
 
+# what a resumed run may change: how long it trains and how often it reports and saves
+_RESUMABLE = {"steps", "epochs", "time_budget_minutes", "save_steps", "logging_steps",
+              "progress", "output_dir"}
+
+
+def run_settings(kind: str, cfg: DictConfig, base: str) -> dict:
+    """Everything that makes a checkpoint what it is: the data, the base weights (by
+    content) and every training setting a resumed run must share."""
+    from rag.models import weights_signature
+
+    t = OmegaConf.to_container(cfg.train, resolve=True)
+    return {"kind": kind, "base_weights": weights_signature(Path(base)),
+            "dataset": {k: str(cfg.dataset.get(k)) for k in ("name", "path", "split")},
+            **{k: v for k, v in sorted(t.items()) if k not in _RESUMABLE}}
+
+
+def claim_checkpoints(out: Path, settings: dict) -> None:
+    """Keep ``out/checkpoints`` only if it was made with these settings; otherwise move it
+    aside (never delete a user's training) so this run starts afresh."""
+    checkpoints, stamp = out / "checkpoints", out / "checkpoints" / "settings.json"
+    if checkpoints.exists() and any(checkpoints.iterdir()):
+        made_with = json.loads(stamp.read_text()) if stamp.exists() else None
+        if made_with != settings:
+            aside = out / f"checkpoints-other-settings-{time.strftime('%Y%m%d-%H%M%S')}"
+            checkpoints.rename(aside)
+            changed = sorted(k for k in {*settings, *(made_with or {})}
+                             if (made_with or {}).get(k) != settings.get(k))
+            log.warning("checkpoints in %s were made with other settings (%s): moved to %s, "
+                        "training starts afresh", checkpoints, ", ".join(changed), aside)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(settings, indent=2))
+
+
 def _last_checkpoint(out: Path) -> str | None:
     checkpoints = sorted((out / "checkpoints").glob("checkpoint-*"),
                          key=lambda p: int(p.name.split("-")[1]))
@@ -151,6 +185,7 @@ def run(kind: str, cfg: DictConfig) -> dict:
     anchors, positives = training_pairs(dataset, corpus, t.max_queries)
     base = str(resolve_model(t.base))
     build = train_embedder if kind == "embedder" else train_reranker
+    claim_checkpoints(out, run_settings(kind, cfg, base))
     start = time.monotonic()
     deadline = start + t.time_budget_minutes * 60
     model, trainer, examples = build(base, anchors, positives, t, out, deadline)

@@ -64,3 +64,32 @@ def test_bge_m3_lexical_refuses_checkpoint_without_sparse_head():
     enc = BgeM3LexicalEncoder(MINILM)
     with pytest.raises(FileNotFoundError, match="sparse_linear.pt"):
         enc.encode_documents(TEXTS)
+
+
+def test_weights_are_identified_by_content_and_hashed_once(tmp_path, monkeypatch):
+    import json
+    import os
+
+    from rag.models import weights_signature
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    model = tmp_path / "model"
+    model.mkdir()
+    weights = model / "model.safetensors"
+    weights.write_bytes(b"a" * 4096)
+    first = weights_signature(model)
+    # retrained: same name, same size, other bytes (and a newer mtime, as a write gives)
+    weights.write_bytes(b"b" * 4096)
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    second = weights_signature(model)
+    assert second != first
+    # the same bytes written again: a new mtime, the same identity
+    weights.write_bytes(b"b" * 4096)
+    assert weights_signature(model) == second
+    # the hash is remembered against path, size and mtime: not read again while they hold
+    cache_file = tmp_path / "cache" / "rag" / "weight-hashes.json"
+    known = json.loads(cache_file.read_text())
+    key = next(k for k in known if k.startswith(str(weights.resolve())) and
+               k.endswith(f"|{weights.stat().st_mtime_ns}"))
+    cache_file.write_text(json.dumps({key: "0" * 64}))
+    assert weights_signature(model) not in (first, second)

