@@ -123,3 +123,26 @@ def test_answers_are_scored_on_a_gold_set_and_compared_by_f1(tmp_path):
     assert {r["tested"] for r in rows} == {"F1"}
     assert float(rows[1]["F1"]) == pytest.approx(extractive["f1"])
     assert "ΔF1" in (sweep / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(("reply", "cites"), [
+    # an LLM that cites nothing: no citation of its own, so no precision, and no support
+    ("The machine is covered for two years.", 0.0),
+    ("The Aurora X2 comes with a two-year limited warranty [1].", 1.0),
+])
+def test_llm_answers_go_through_the_same_scoring(tmp_path, reply, cites):
+    from tests.openai_server import ChatServer
+
+    with ChatServer([reply]) as server:
+        run("-m", "rag.eval", "dataset=sample_qa", "dataset.max_queries=1",
+            "answerer=openai_like", f"answerer.llm.api_base={server.url}",
+            "answerer.llm.model=test-model", f"hydra.run.dir={tmp_path / 'run'}",
+            "progress=false", data_dir=tmp_path / "data")
+    assert server.requests and all(r["body"]["stream"] for r in server.requests)
+    a = json.loads((tmp_path / "run" / "results.json").read_text())["answers"]
+    assert a["cites"] == cites and a["contains"] == 1.0  # "two-year" / "two years"
+    if cites:
+        assert a["citation_precision"] == 1.0 and a["support"] == 1.0
+    else:
+        assert a["citation_precision"] is None and a["support"] == 0.0
+    assert a["abstained"] is None  # the first test question is answerable
