@@ -77,6 +77,8 @@ def test_every_dataset_composes_with_its_corpus(dataset, tmp_path):
     assert str(ds.path) == "/d"
     if "2" in dataset:  # cross-lingual: questions of one side, passages of the other
         assert where.startswith(str(tmp_path / "datasets")) and where.endswith("corpus.jsonl")
+    elif dataset.endswith("_qa"):  # a gold QA file over another set's documents or the sample
+        assert where.startswith((str(tmp_path / "datasets"), "data/sample"))
     else:
         assert where.startswith("/d")
     assert cfg.answerer is None and cfg.eval.k == 100
