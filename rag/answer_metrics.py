@@ -12,6 +12,7 @@ import re
 import string
 from collections import Counter
 
+from rag.answerer.citations import strip_citations
 from rag.text import CJK_IDEOGRAPH, terms
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -88,13 +89,6 @@ def contains(pred: str, golds: list[str]) -> float:
     """1 when a normalised gold answer occurs in the normalised prediction (FlashRAG's
     "acc"): fair to long extractive answers that EM and F1 penalise for their length."""
     return float(any(_normal(g) and _normal(g) in _normal(pred) for g in golds))
-
-
-_MARKER = re.compile(r"\[\d+(?:\s*[,，;]\s*\d+)*\]")
-
-
-def strip_citations(text: str) -> str:
-    return " ".join(_MARKER.sub(" ", text).split())
 
 
 def support(text: str, cited_texts: list[str]) -> float:

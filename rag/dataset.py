@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
+from functools import cached_property
 from pathlib import Path
 
 
@@ -38,6 +39,10 @@ class BeirDataset:
                            "queries.jsonl, qrels/>")
 
     def qrels(self) -> dict[str, dict[str, int]]:
+        return self._qrels
+
+    @cached_property
+    def _qrels(self) -> dict[str, dict[str, int]]:
         qrels: dict[str, dict[str, int]] = {}
         with self._need(self.path / "qrels" / f"{self.split}.tsv").open(encoding="utf-8") as f:
             rows = csv.reader(f, delimiter="\t")
@@ -49,10 +54,11 @@ class BeirDataset:
                     qrels.setdefault(qid, {})[did] = score
         return qrels
 
+    @cached_property
     def _rows(self) -> list[dict]:
         """The split's judged queries, in file order, cut to ``max_queries`` (a fixed prefix,
-        so a subset is the same on every machine)."""
-        judged = self.qrels()
+        so a subset is the same on every machine); read once."""
+        judged = self._qrels
         out: list[dict] = []
         with self._need(self.path / "queries.jsonl").open(encoding="utf-8") as f:
             for line in f:
@@ -65,10 +71,10 @@ class BeirDataset:
         return out
 
     def queries(self) -> dict[str, str]:
-        return {str(r["_id"]): r["text"] for r in self._rows()}
+        return {str(r["_id"]): r["text"] for r in self._rows}
 
     def answers(self) -> dict[str, list[str]]:
-        return {str(r["_id"]): r["answers"] for r in self._rows() if r.get("answers")}
+        return {str(r["_id"]): r["answers"] for r in self._rows if r.get("answers")}
 
     def unanswerable(self) -> set[str]:
         return set()  # a BEIR query is judged, so something in the corpus answers it
@@ -84,7 +90,9 @@ class QADataset:
         self.max_queries = max_queries
         self.name = name or self.path.stem
 
+    @cached_property
     def _rows(self) -> list[dict]:
+        """The split's questions, checked and read once."""
         out = []
         path = _need(self.path, "give dataset.path=<a gold QA .jsonl file> (see rag/dataset.py)")
         with path.open(encoding="utf-8") as f:
@@ -104,14 +112,14 @@ class QADataset:
         return out
 
     def queries(self) -> dict[str, str]:
-        return {r["id"]: r["question"] for r in self._rows()}
+        return {r["id"]: r["question"] for r in self._rows}
 
     def qrels(self) -> dict[str, dict[str, int]]:
         return {r["id"]: {d: 1 for d in ([r["doc"]] if isinstance(r["doc"], str) else r["doc"])}
-                for r in self._rows() if not r.get("unanswerable")}
+                for r in self._rows if not r.get("unanswerable")}
 
     def answers(self) -> dict[str, list[str]]:
-        return {r["id"]: r["answers"] for r in self._rows() if not r.get("unanswerable")}
+        return {r["id"]: r["answers"] for r in self._rows if not r.get("unanswerable")}
 
     def unanswerable(self) -> set[str]:
-        return {r["id"] for r in self._rows() if r.get("unanswerable")}
+        return {r["id"] for r in self._rows if r.get("unanswerable")}

@@ -342,14 +342,14 @@ class Pipeline:
         return Response(question, hits, answer, timings)
 
     def _answer(self, question: str, hits: list[Hit], stream: Callable[[str], None] | None,
-                timings: dict[str, float] | None = None, start: float = 0.0) -> Answer:
+                timings: dict[str, float], start: float) -> Answer:
         passages = self.answerer.select(question, hits)
         if stream is None:
             text = self.answerer.complete(question, passages)
         else:
             parts = []
             for delta in self.answerer.stream(question, passages):
-                if not parts and timings is not None:
+                if not parts:
                     # from the question, as a user waits: retrieval included
                     timings["first_token_ms"] = (time.perf_counter() - start) * 1e3
                 parts.append(delta)

@@ -23,6 +23,11 @@ def parse_citations(text: str, n_passages: int) -> list[int]:
     return seen
 
 
+def strip_citations(text: str) -> str:
+    """The answer's words without its [n] markers (what answer metrics compare)."""
+    return " ".join(_CITATION.sub(" ", text).split())
+
+
 def attribute_citation(text: str, passages: list[Hit], min_shared: int = 2) -> list[int]:
     """The passage sharing most terms with an uncited answer, if it shares at least
     ``min_shared``: what a reader needs to check the answer, labelled as attributed."""
