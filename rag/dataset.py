@@ -15,6 +15,7 @@ Gold QA (data/qa/*.jsonl, one question per line, written by hand from the docume
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
@@ -26,13 +27,34 @@ def _need(path: Path, fix: str) -> Path:
     return path
 
 
+PARTS = ("tune", "test")
+
+
+def seeded_part(query_id: str) -> str:
+    """Which part of a split a question falls in: ``tune`` for sha1(id) mod 5 < 2 (about 40 %),
+    ``test`` for the rest; fixed by the id, so the same on every machine and every run. For
+    sets that ship one judged split (the gold QA files use the same rule)."""
+    return "tune" if int(hashlib.sha1(query_id.encode()).hexdigest(), 16) % 5 < 2 else "test"
+
+
 class BeirDataset:
+    """``split`` names the qrels file; ``part`` (tune | test) keeps one seeded part of its
+    questions, for collections without a separate tuning split."""
+
     def __init__(self, path: str, split: str = "test", max_queries: int | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, part: str | None = None) -> None:
+        if part is not None and part not in PARTS:
+            raise ValueError(f"dataset.part must be null, 'tune' or 'test', got {part!r}")
         self.path = Path(path).expanduser()
         self.split = split
+        self.part = part
         self.max_queries = max_queries
         self.name = name or self.path.name
+
+    @property
+    def selection(self) -> str:
+        """The questions this run reads, as a report names them: test, valid, test/tune …"""
+        return f"{self.split}/{self.part}" if self.part else self.split
 
     def _need(self, path: Path) -> Path:
         return _need(path, "run `make data`, or give dataset.path=<folder with corpus.jsonl, "
@@ -64,7 +86,8 @@ class BeirDataset:
             for line in f:
                 if line.strip():
                     row = json.loads(line)
-                    if str(row["_id"]) in judged:
+                    qid = str(row["_id"])
+                    if qid in judged and (not self.part or seeded_part(qid) == self.part):
                         out.append(row)
                     if self.max_queries and len(out) >= self.max_queries:
                         break
@@ -89,6 +112,10 @@ class QADataset:
         self.split = split
         self.max_queries = max_queries
         self.name = name or self.path.stem
+
+    @property
+    def selection(self) -> str:
+        return self.split
 
     @cached_property
     def _rows(self) -> list[dict]:

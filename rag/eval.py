@@ -120,7 +120,7 @@ def main(cfg: DictConfig) -> float:
         "overrides": list(hydra_cfg.overrides.task),
         "choices": {k: v for k, v in hydra_cfg.runtime.choices.items()
                     if not k.startswith("hydra")},
-        "dataset": {"name": dataset.name, "split": dataset.split, "queries": len(queries),
+        "dataset": {"name": dataset.name, "split": dataset.selection, "queries": len(queries),
                     "chunks": index.chunks, "documents": index.documents},
         "metrics": mean,
         "answers": answer_means,

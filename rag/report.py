@@ -1,11 +1,14 @@
 """Turn evaluation runs into one decision table and plot.
 
     python -m rag.report <sweep or eval dir> [more dirs] [--baseline TEXT] [--out DIR]
+                         [--selected "TEXT=where it was chosen" ...]
 
 Reads every results.json below the given directories and writes summary.csv, summary.md
 (quality, latency, storage per configuration, with a paired significance test of each
-configuration against the baseline) and pareto.png (nDCG@10 against p50 latency, marker
-area proportional to bytes per chunk).
+configuration against the baseline, Holm-adjusted for the number of rows compared) and
+pareto.png (nDCG@10 against p50 latency, marker area proportional to bytes per chunk).
+Every row names the questions it was measured on; ``--selected`` names the questions a
+configuration was chosen on, so a reader sees that a figure is not measured where it was tuned.
 """
 
 from __future__ import annotations
@@ -85,6 +88,19 @@ def paired_test(base: dict[str, float], other: dict[str, float]) -> tuple[float,
     return sum(diffs) / len(diffs), float(wilcoxon(diffs, zero_method="wilcox").pvalue)
 
 
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjustment: the i-th smallest of m p-values times (m - i), kept
+    monotone and capped at 1; controls the family-wise error over all the comparisons."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adjusted = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
 def _per_query(row: dict, metric: str = "ndcg@10") -> dict[str, float]:
     per = json.loads((row["_dir"] / "per_query.json").read_text())
     return {q: v[metric] for q, v in per.items() if metric in v}
@@ -95,7 +111,7 @@ def tested_metric(rows: list[dict]) -> str:
 
 
 def summarise(rows: list[dict], baseline: str | None, alpha: float = 0.05,
-              metric: str | None = None) -> list[dict]:
+              metric: str | None = None, selected: dict[str, str] | None = None) -> list[dict]:
     metric = metric or tested_metric(rows)
     name = TESTED[metric]
     base = rows[0]
@@ -108,6 +124,9 @@ def summarise(rows: list[dict], baseline: str | None, alpha: float = 0.05,
     table = []
     for r in rows:
         entry = {"configuration": r["label"], "dataset": r["dataset"]["name"],
+                 "measured on": r["dataset"].get("split", "test"),
+                 "selected on": next((where for text, where in (selected or {}).items()
+                                      if text in r["label"]), None),
                  "queries": r["dataset"]["queries"]}
         for header, get, _ in COLUMNS:
             try:
@@ -118,9 +137,14 @@ def summarise(rows: list[dict], baseline: str | None, alpha: float = 0.05,
         entry["tested"] = name
         entry["Δ vs baseline"] = delta
         entry["p (Wilcoxon)"] = p
-        entry["significant"] = r is not base and p < alpha
         entry["baseline"] = r is base
         table.append(entry)
+    others = [e for e in table if not e["baseline"]]
+    for e, adjusted in zip(others, holm([e["p (Wilcoxon)"] for e in others]), strict=True):
+        e["p (Holm)"] = adjusted
+    for e in table:
+        e.setdefault("p (Holm)", 1.0)
+        e["significant"] = not e["baseline"] and e["p (Holm)"] < alpha
     return table
 
 
@@ -135,32 +159,39 @@ def write_markdown(table: list[dict], path: Path, alpha: float = 0.05) -> None:
     # a column no run has a value for (API tokens without an API embedder) is left out
     fmt = {h: f for h, _, f in COLUMNS if any(e[h] is not None for e in table)}
     name = table[0]["tested"]
-    headers = ["configuration", *fmt, f"Δ{name}", "p"]
+    selected = any(e["selected on"] for e in table)
+    headers = ["configuration", "measured on", *(["selected on"] if selected else []), *fmt,
+               f"Δ{name}", "p", "p (Holm)"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     best = max(table, key=lambda e: e[name] or 0)
     for e in table:
         label = e["configuration"] + (" (baseline)" if e["baseline"] else "")
         if e is best:
             label = f"**{label}**"
-        cells = [label] + [fmt[h].format(e[h]) if e[h] is not None else "–" for h in fmt]
+        cells = [label, e["measured on"], *([e["selected on"] or "–"] if selected else [])]
+        cells += [fmt[h].format(e[h]) if e[h] is not None else "–" for h in fmt]
         mark = "" if e["baseline"] else (" *" if e["significant"] else "")
-        cells += [f"{e['Δ vs baseline']:+.4f}", f"{e['p (Wilcoxon)']:.3g}{mark}"]
+        cells += [f"{e['Δ vs baseline']:+.4f}", f"{e['p (Wilcoxon)']:.3g}",
+                  f"{e['p (Holm)']:.3g}{mark}"]
         lines.append("| " + " | ".join(cells) + " |")
     base = next(e for e in table if e["baseline"])
     verdict = ("the baseline itself" if best is base else
                f"{best['Δ vs baseline']:+.4f} {name} over the baseline, "
                f"{'significant' if best['significant'] else 'not significant'} "
-               f"(Wilcoxon signed-rank, p = {best['p (Wilcoxon)']:.3g}, α = {alpha})")
+               f"(Wilcoxon signed-rank, p = {best['p (Wilcoxon)']:.3g}, Holm-adjusted over "
+               f"{len(table) - 1} comparisons {best['p (Holm)']:.3g}, α = {alpha})")
     datasets = sorted({f"{e['dataset']} ({e['queries']} queries)" for e in table})
     text = "\n".join([
         f"Dataset: {', '.join(datasets)}. Baseline: `{base['configuration']}`.",
         "",
         *lines,
         "",
-        f"Best: `{best['configuration']}`: {verdict}. `*` marks p < {alpha} against the "
-        f"baseline, paired over queries. Latency is per query after start-up, sequential, "
-        f"on this machine; B/chunk counts the stored vectors the plan searches (float32 "
-        f"dense, u32 index + f32 value per sparse entry; payload excluded), and GB per 1M "
+        f"Best: `{best['configuration']}`: {verdict}. `*` marks a Holm-adjusted p < {alpha} "
+        f"against the baseline, paired over queries. \"measured on\" is the split (and "
+        f"seeded part) whose questions the row is scored on; \"selected on\", where shown, "
+        f"the questions a configuration was chosen on. Latency is per query after start-up, "
+        f"sequential, on this machine; B/chunk counts the stored vectors the plan searches "
+        f"(float32 dense, u32 index + f32 value per sparse entry; payload excluded), and GB per 1M "
         f"chunks projects it.",
         "",
     ])
@@ -211,8 +242,12 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--metric", choices=sorted(TESTED),
                         help="per-question measure to test and rank by (default: answer_f1 "
                              "when every run answered, else ndcg@10)")
+    parser.add_argument("--selected", action="append", default=[], metavar="TEXT=WHERE",
+                        help="rows whose label contains TEXT were chosen on WHERE (e.g. "
+                             "'fusion=relative=insuranceqa_en valid'); repeatable")
     args = parser.parse_args(argv)
-    table = summarise(load(args.dirs), args.baseline, args.alpha, args.metric)
+    selected = dict(item.rsplit("=", 1) for item in args.selected)
+    table = summarise(load(args.dirs), args.baseline, args.alpha, args.metric, selected)
     out = args.out or args.dirs[0]
     out.mkdir(parents=True, exist_ok=True)
     write_csv(table, out / "summary.csv")

@@ -1,10 +1,15 @@
 """Retrieve stage: turn encoded queries into one Qdrant Query API plan.
 
-hybrid:  Fuse(rrf|dbsf)[ sparse top-k_s,  dense top-k_d <- dense_mrl top-k_m ]
+hybrid:  Fuse(rrf|dbsf|relative)[ dense top-k_d <- dense_mrl top-k_m,  sparse top-k_s ]
 dense:   dense top-k <- dense_mrl top-k_m       (the MRL funnel: short first pass, full rescore)
 sparse:  sparse top-k
 With ``mrl_dim: null`` the dense leg searches the full vector directly; with ``rescore: false``
 the short vector answers alone (dense_mrl top-k), which is what a shortened-only index gives.
+
+Fusion: ``rrf`` (ranks; ``rrf_k``, ``dense_weight`` / ``sparse_weight``), ``dbsf`` (scores
+normalised by their mean and spread, in the engine) or ``relative`` (min-max scaled scores,
+``alpha`` * dense + (1 - alpha) * sparse, as llama-index's hybrid mode; fused on the
+candidates, rag.store.plan.fuse_relative).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from rag.sparse import SparseVec
 from rag.store import DENSE, DENSE_MRL, SPARSE, Fuse, Nearest, Plan, mrl_cut
 
 MODES = ("hybrid", "dense", "sparse")
+FUSIONS = ("rrf", "dbsf", "relative")
 
 
 class Retriever:
@@ -30,11 +36,15 @@ class Retriever:
         dense_weight: float = 1.0,
         sparse_weight: float = 1.0,
         rescore: bool = True,
+        alpha: float = 0.5,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"retriever.mode must be one of {MODES}, got {mode!r}")
-        if fusion not in ("rrf", "dbsf"):
-            raise ValueError(f"retriever.fusion must be 'rrf' or 'dbsf', got {fusion!r}")
+        if fusion not in FUSIONS:
+            raise ValueError(f"retriever.fusion must be one of {FUSIONS}, got {fusion!r}")
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"retriever.alpha (the dense share of a relative fusion) must be "
+                             f"between 0 and 1, got {alpha}")
         if mrl_dim is not None and mrl_dim <= 0:
             raise ValueError(f"retriever.mrl_dim must be positive or null, got {mrl_dim}")
         self.mode = mode
@@ -47,6 +57,7 @@ class Retriever:
         self.dense_weight = dense_weight
         self.sparse_weight = sparse_weight
         self.rescore = rescore
+        self.alpha = alpha
 
     @property
     def uses_dense(self) -> bool:
@@ -91,7 +102,9 @@ class Retriever:
         if self.mode == "sparse":
             return Nearest(SPARSE, sparse, top_k)
         weights = None
-        if (self.dense_weight, self.sparse_weight) != (1.0, 1.0):
+        if self.fusion == "relative":
+            weights = [self.alpha, 1.0 - self.alpha]
+        elif (self.dense_weight, self.sparse_weight) != (1.0, 1.0):
             weights = [self.dense_weight, self.sparse_weight]
         return Fuse(
             self.fusion,

@@ -79,8 +79,11 @@ def test_sweep_of_two_configurations_ends_in_a_report(tiny_dataset, tmp_path, la
         assert results[1]["index"]["encoded"] == 0  # all from the cache
 
     report = run("-m", "rag.report", str(sweep), "--baseline", "retriever=sparse",
-                 data_dir=tmp_path / "data")
+                 "--selected", "retriever=hybrid=tiny tune part", data_dir=tmp_path / "data")
     rows = list(csv.DictReader((sweep / "summary.csv").open()))
+    assert [(r["measured on"], r["selected on"]) for r in rows] == [
+        ("test", ""), ("test", "tiny tune part")]
+    assert float(rows[1]["p (Holm)"]) == pytest.approx(float(rows[1]["p (Wilcoxon)"]))
     # labels keep only what differs between the jobs
     assert [r["configuration"] for r in rows] == ["retriever=sparse", "retriever=hybrid"]
     assert float(rows[0]["nDCG@10"]) == pytest.approx(results[0]["metrics"]["ndcg@10"])
@@ -146,3 +149,22 @@ def test_llm_answers_go_through_the_same_scoring(tmp_path, reply, cites):
     else:
         assert a["citation_precision"] is None and a["support"] == 0.0
     assert a["abstained"] is None  # the first test question is answerable
+
+
+def test_optuna_search_over_the_plan_writes_its_best_settings(tiny_dataset, tmp_path):
+    """hparams_search=retrieval: Optuna trials over the plan on one shared index, ending in
+    optimization_results.yaml whose best value is the best trial's nDCG@10."""
+    import yaml
+
+    sweep = tmp_path / "search"
+    run("-m", "rag.eval", "hparams_search=retrieval", "dataset=beir",
+        f"dataset.path={tiny_dataset}", "dataset.part=tune", "hydra.sweeper.n_trials=3",
+        "retriever.mrl_dim=64", f"hydra.sweep.dir={sweep}", data_dir=tmp_path / "data")
+    best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    results = [json.loads((sweep / str(i) / "results.json").read_text()) for i in range(3)]
+    assert best["best_value"] == pytest.approx(max(r["metrics"]["ndcg@10"] for r in results))
+    assert set(best["best_params"]) >= {"retriever.fusion", "retriever.alpha", "retriever.mode"}
+    assert all(r["dataset"]["split"] == "test/tune" for r in results)
+    # one index for every trial, under paths.runs, not one per job
+    assert len(list((tmp_path / "data" / "tune-index").iterdir())) == 1
+    assert not (sweep / "0" / "index").exists()

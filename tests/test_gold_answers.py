@@ -85,3 +85,31 @@ def test_a_row_without_its_answers_is_named_by_file_and_line(tmp_path):
     bad.write_text('{"id": "q1", "question": "Why?", "split": "test"}\n')
     with pytest.raises(ValueError, match=r"bad.jsonl:1: missing answers, doc"):
         QADataset(str(bad)).queries()
+
+
+@pytest.mark.parametrize("name", ["python_faq.jsonl", "maint_guide_zh.jsonl"])
+def test_gold_splits_follow_the_seeded_rule(name):
+    """The rule BeirDataset(part=...) applies (the small sample set was split by hand)."""
+    from rag.dataset import seeded_part
+
+    assert all(r["split"] == seeded_part(r["id"]) for r in _rows(name))
+
+
+def test_beir_parts_split_the_questions_without_overlap(tmp_path):
+    from rag.dataset import BeirDataset
+
+    (tmp_path / "qrels").mkdir()
+    ids = [f"q{i}" for i in range(200)]
+    (tmp_path / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": q, "text": f"question {q}"}) + "\n" for q in ids))
+    (tmp_path / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\td{q}\t1\n" for q in ids))
+    whole = BeirDataset(str(tmp_path))
+    tune, test = (BeirDataset(str(tmp_path), part=p) for p in ("tune", "test"))
+    assert not set(tune.queries()) & set(test.queries())
+    assert set(tune.queries()) | set(test.queries()) == set(whole.queries())
+    assert 0.3 < len(tune.queries()) / 200 < 0.5
+    assert set(tune.qrels()) >= set(tune.queries())
+    assert (tune.selection, whole.selection) == ("test/tune", "test")
+    with pytest.raises(ValueError, match="dataset.part"):
+        BeirDataset(str(tmp_path), part="valid")

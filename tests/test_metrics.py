@@ -86,3 +86,15 @@ def test_matches_an_independent_implementation_on_random_runs():
         expected = reference(qrels[qid], order)
         for name, value in expected.items():
             assert per_query[qid][name] == pytest.approx(value, abs=1e-9), (qid, name)
+
+
+def test_holm_adjustment_on_a_worked_case():
+    from rag.report import holm
+
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 -> 0.02, 0.03, 0.06, 0.04 -> monotone 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert holm([0.02]) == [0.02]
+    stats = pytest.importorskip("statsmodels.stats.multitest")
+    p = [0.001, 0.2, 0.013, 0.04, 0.0002, 0.5]
+    assert holm(p) == pytest.approx(list(stats.multipletests(p, method="holm")[1]))

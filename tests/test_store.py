@@ -94,6 +94,18 @@ def ref_rrf(lists, k_rrf, weights=None):
     return scores
 
 
+def ref_relative(lists, alpha):
+    """Relative score fusion written out: min-max scale each list, alpha * dense +
+    (1 - alpha) * sparse, a list that misses a point gives it 0."""
+    scores: dict[str, float] = {}
+    for ranked, w in zip(lists, (alpha, 1 - alpha), strict=True):
+        values = np.array([s for _, s in ranked])
+        scaled = (values - values.min()) / (values.max() - values.min())
+        for (pid, _), v in zip(ranked, scaled, strict=True):
+            scores[pid] = scores.get(pid, 0.0) + w * float(v)
+    return scores
+
+
 def _ranked(scores: dict[str, float], k: int) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: tie_key(kv[1], kv[0]))[:k]
 
@@ -155,6 +167,51 @@ def test_rrf_fusion_equals_reference(store, data, k, weights):
     np.testing.assert_allclose([h.score for h in hits], [s for _, s in expected], rtol=1e-5)
 
 
+@pytest.mark.parametrize("alpha", [0.5, 0.8, 0.0])
+def test_relative_fusion_equals_reference(store, data, alpha):
+    retriever = Retriever(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
+                          sparse_limit=30, fusion="relative", alpha=alpha)
+    hits = store.search(retriever.plan(data["query"], data["sparse_query"], 10))
+    expected = _ranked(ref_relative([ref_dense_funnel(data, 60, 30),
+                                     ref_sparse_idf(data, 30)], alpha), 10)
+    assert _ids(hits) == [pid for pid, _ in expected]
+    np.testing.assert_allclose([h.score for h in hits], [s for _, s in expected], rtol=1e-4)
+    assert all(h.payload for h in hits)  # payloads come through the fusion
+
+
+def test_relative_fusion_matches_llama_index(store, data):
+    """The same fused order as llama-index's own function (installed with the bench extra)."""
+    utils = pytest.importorskip("llama_index.vector_stores.qdrant.utils")
+    from llama_index.core.schema import TextNode
+    from llama_index.core.vector_stores.types import VectorStoreQueryResult
+
+    def result(ranked):
+        return VectorStoreQueryResult(nodes=[TextNode(id_=p, text="") for p, _ in ranked],
+                                      similarities=[s for _, s in ranked],
+                                      ids=[p for p, _ in ranked])
+
+    dense, sparse = ref_dense_funnel(data, 60, 30), ref_sparse_idf(data, 30)
+    peer = utils.relative_score_fusion(result(dense), result(sparse), alpha=0.7, top_k=10)
+    hits = store.search(Retriever(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
+                                  sparse_limit=30, fusion="relative", alpha=0.7)
+                        .plan(data["query"], data["sparse_query"], 10))
+    np.testing.assert_allclose([h.score for h in hits], peer.similarities, rtol=1e-4)
+    assert set(_ids(hits)) == set(peer.ids)
+
+
+def test_relative_fusion_edge_cases():
+    from rag.store import Hit, fuse_relative
+
+    a = [Hit("x", 0.9, {}), Hit("y", 0.5, {}), Hit("z", 0.1, {})]
+    b = [Hit("z", 7.0, {}), Hit("w", 7.0, {})]  # all equal: each scales to 1
+    fused = fuse_relative([a, b], [0.6, 0.4], 3)
+    # x: 0.6 * 1; z: 0.6 * 0 + 0.4 * 1; w: 0.4 * 1 (tied with z, ordered by id); y: 0.3
+    assert [(h.id, round(h.score, 6)) for h in fused] == [("x", 0.6), ("w", 0.4), ("z", 0.4)]
+    assert fuse_relative([[], b], [0.5, 0.5], 5)[0].score == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Retriever(fusion="relative", alpha=1.5)
+
+
 def test_backends_agree_on_every_plan(tmp_path, data):
     stores = []
     for make in BACKENDS.values():
@@ -164,7 +221,8 @@ def test_backends_agree_on_every_plan(tmp_path, data):
         stores.append(s)
     for retriever in (Retriever(mode="dense", mrl_dim=MRL), Retriever(mode="sparse"),
                       Retriever(mode="hybrid", mrl_dim=MRL),
-                      Retriever(mode="hybrid", mrl_dim=MRL, fusion="dbsf")):
+                      Retriever(mode="hybrid", mrl_dim=MRL, fusion="dbsf"),
+                      Retriever(mode="hybrid", mrl_dim=MRL, fusion="relative", alpha=0.7)):
         plan = retriever.plan(data["query"], data["sparse_query"], 10)
         edge, memory = (s.search(plan) for s in stores)
         assert _ids(edge) == _ids(memory), retriever.mode

@@ -5,7 +5,16 @@ schema.py is what an index holds and records; plan.py is the query as data. The 
 backend fulfils is ``rag.stages.Store``.
 """
 
-from rag.store.plan import Fuse, Hit, Nearest, Plan, sort_hits, tie_key
+from rag.store.plan import (
+    Fuse,
+    Hit,
+    Nearest,
+    Plan,
+    fuse_relative,
+    search_plan,
+    sort_hits,
+    tie_key,
+)
 from rag.store.schema import (
     DENSE,
     DENSE_MRL,
@@ -24,5 +33,6 @@ from rag.store.schema import (
 __all__ = [
     "DENSE", "DENSE_MRL", "QUANTIZATIONS", "SPARSE", "Fuse", "Hit", "IndexBusyError",
     "IndexMismatchError", "IndexSpec", "Nearest", "Plan", "Point", "busy_message",
-    "check_quantization", "mrl_cut", "quantized_bytes", "sort_hits", "tie_key",
+    "check_quantization", "fuse_relative", "mrl_cut", "quantized_bytes", "search_plan",
+    "sort_hits", "tie_key",
 ]

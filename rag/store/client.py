@@ -19,6 +19,7 @@ from rag.store import (
     Point,
     busy_message,
     check_quantization,
+    search_plan,
     sort_hits,
 )
 
@@ -191,6 +192,9 @@ class QdrantClientStore:
         )
 
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
+        return search_plan(self._search, plan, with_payload)
+
+    def _search(self, plan: Plan, with_payload: bool) -> list[Hit]:
         response = self._client.query_points(
             self._name, query=self._query(plan), using=getattr(plan, "using", None),
             prefetch=[self._prefetch(c) for c in plan.prefetch] or None,

@@ -23,6 +23,7 @@ from rag.store import (
     Point,
     busy_message,
     check_quantization,
+    search_plan,
     sort_hits,
 )
 
@@ -189,6 +190,9 @@ class EdgeStore:
                            params=self._params())
 
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
+        return search_plan(self._search, plan, with_payload)
+
+    def _search(self, plan: Plan, with_payload: bool) -> list[Hit]:
         request = qe.QueryRequest(
             limit=plan.limit + self.tie_margin, query=self._query(plan),
             prefetches=[self._prefetch(c) for c in plan.prefetch] or None,

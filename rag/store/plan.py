@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.sparse import SparseVec
@@ -21,9 +21,11 @@ class Nearest:
 @dataclass
 class Fuse:
     """Fuse the prefetch results: Qdrant's RRF (score 1/(k + rank0) per source, rank0 from 0;
-    with weights, rank0+1 is divided by the weight) or DBSF."""
+    with weights, rank0+1 is divided by the weight), DBSF, or relative score fusion (each
+    source's scores min-max scaled to [0, 1], then a weighted sum; a source that did not
+    return a point adds 0), which the engines cannot express and ``fuse_relative`` computes."""
 
-    method: str  # "rrf" | "dbsf"
+    method: str  # "rrf" | "dbsf" | "relative"
     prefetch: list[Nearest | Fuse]
     limit: int
     k: int = 60
@@ -51,3 +53,36 @@ def tie_key(score: float, point_id: str) -> tuple[float, str]:
 
 def sort_hits(hits: Sequence[Hit], limit: int) -> list[Hit]:
     return sorted(hits, key=lambda h: tie_key(h.score, h.id))[:limit]
+
+
+def fuse_relative(sources: Sequence[Sequence[Hit]], weights: Sequence[float] | None,
+                  limit: int) -> list[Hit]:
+    """llama-index's relative score fusion over the sources' own result lists.
+
+    Min-max scaling keeps each list's margins (a clear dense winner stays ahead), which rank
+    fusion discards; Qdrant's score formulas cannot see a list's min and max, so this runs on
+    the prefetched candidates. A list whose scores are all equal scales to 1.
+    """
+    weights = list(weights) if weights else [1.0] * len(sources)
+    fused: dict[str, float] = {}
+    payloads: dict[str, dict] = {}
+    for hits, weight in zip(sources, weights, strict=True):
+        if not hits:
+            continue
+        scores = [h.score for h in hits]
+        low, span = min(scores), max(scores) - min(scores)
+        for h in hits:
+            scaled = (h.score - low) / span if span > 0 else 1.0
+            fused[h.id] = fused.get(h.id, 0.0) + weight * scaled
+            payloads.setdefault(h.id, h.payload)
+    return sort_hits([Hit(i, s, payloads[i]) for i, s in fused.items()], limit)
+
+
+def search_plan(search: Callable[[Plan, bool], list[Hit]], plan: Plan,
+                with_payload: bool) -> list[Hit]:
+    """Run a plan on a backend whose ``search`` executes what the engine can: a relative
+    fusion becomes one engine query per source, fused here."""
+    if isinstance(plan, Fuse) and plan.method == "relative":
+        return fuse_relative([search(p, with_payload) for p in plan.prefetch], plan.weights,
+                             plan.limit)
+    return search(plan, with_payload)
