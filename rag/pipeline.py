@@ -142,33 +142,43 @@ class Pipeline:
         return [s for s in (self.corpus, self.chunker, self.embedder, self.sparse, self.store,
                             self.retriever, self.reranker, self.answerer) if s is not None]
 
+    @property
+    def dense(self) -> bool:
+        """Whether the index holds dense vectors: a plan that reads none (sparse only) is
+        served by a sparse-only index, and no document or query is embedded for it."""
+        return self.retriever.uses_dense
+
     def warm_up(self) -> None:
         """Load every stage's models now (idempotent): a server or a sweep pays the start-up
         once, before the first request; stages without a model have no warm_up."""
         if self._warm:
             return
         for stage in self.stages:
+            if stage is self.embedder and not self.dense and self.answerer is None:
+                continue  # loaded on first use, if ever
             if hasattr(stage, "warm_up"):
                 stage.warm_up()
         self._warm = True
 
     def spec(self) -> IndexSpec:
         """What the index is built from; its hash names the collection."""
-        dim = self.embedder.dim
-        self.retriever.check_dim(dim)
+        dim = mrl_dim = None
+        if self.dense:
+            dim, mrl_dim = self.embedder.dim, self.retriever.mrl_dim
+            self.retriever.check_dim(dim)
         fingerprint = {
             "corpus": self.corpus.fingerprint,
             "chunker": self.chunker.fingerprint,
-            "embedder": self.embedder.fingerprint,
+            "embedder": self.embedder.fingerprint if self.dense else None,
             "sparse": self.sparse.fingerprint if self.sparse else None,
-            "mrl_dim": self.retriever.mrl_dim,
+            "mrl_dim": mrl_dim,
         }
-        quantization = getattr(self.store, "quantization", None)
+        quantization = getattr(self.store, "quantization", None) if self.dense else None
         if quantization:  # float indexes keep the names they had before quantization existed
             fingerprint["quantization"] = quantization
         digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
         return IndexSpec(
-            name=f"{self.corpus.name}-{digest[:10]}", dim=dim, mrl_dim=self.retriever.mrl_dim,
+            name=f"{self.corpus.name}-{digest[:10]}", dim=dim, mrl_dim=mrl_dim,
             sparse_idf=self.sparse.idf if self.sparse else None, fingerprint=fingerprint,
             quantization=quantization,
         )
@@ -235,7 +245,9 @@ class Pipeline:
 
     def _write(self, chunks: list[Chunk], report: IndexReport) -> None:
         t = time.perf_counter()
-        vectors, encoded = self._embed([c.text for c in chunks], progress=False)
+        vectors, encoded = [None] * len(chunks), 0
+        if self.dense:
+            vectors, encoded = self._embed([c.text for c in chunks], progress=False)
         report.embed_seconds += time.perf_counter() - t
         report.encoded += encoded
         for i in range(0, len(chunks), self.batch_size):
@@ -254,7 +266,7 @@ class Pipeline:
                     raise
                 time.sleep(0.5)
 
-    def _points(self, chunks: list[Chunk], vectors: np.ndarray) -> list[Point]:
+    def _points(self, chunks: list[Chunk], vectors: np.ndarray | list[None]) -> list[Point]:
         sparse = (self.sparse.encode_documents([c.text for c in chunks])
                   if self.sparse else [None] * len(chunks))
         return [Point(c.point_id, v, s, c.payload())

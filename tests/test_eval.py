@@ -49,43 +49,47 @@ def tiny_dataset(tmp_path_factory):
 def test_sweep_of_two_configurations_ends_in_a_report(tiny_dataset, tmp_path, launcher):
     sweep = tmp_path / "sweep"
     args = ["-m", "rag.eval", "-m", "dataset=beir", f"dataset.path={tiny_dataset}",
-            "retriever=sparse,hybrid", "retriever.mrl_dim=64", f"hydra.sweep.dir={sweep}",
+            "retriever=sparse,hybrid,dense", "retriever.mrl_dim=64", f"hydra.sweep.dir={sweep}",
             "progress=false"]
     if launcher == "parallel":
         args.append("hydra/launcher=parallel")
     run(*args, data_dir=tmp_path / "data")
-    results = [json.loads((sweep / str(i) / "results.json").read_text()) for i in (0, 1)]
-    assert [r["choices"]["retriever"] for r in results] == ["sparse", "hybrid"]
+    results = [json.loads((sweep / str(i) / "results.json").read_text()) for i in (0, 1, 2)]
+    assert [r["choices"]["retriever"] for r in results] == ["sparse", "hybrid", "dense"]
     for r in results:
         assert r["dataset"]["queries"] == 5 and r["dataset"]["chunks"] == len(CORPUS)
         assert all(0 <= v <= 1 for v in r["metrics"].values())
-        assert r["bytes_per_vector"]["dense"] == 384 * 4
-        assert r["bytes_per_vector"]["dense_mrl"] == 64 * 4
         assert r["bytes_per_vector"]["sparse"] > 0
         searched = r["bytes_per_chunk_searched"]
-        if r["choices"]["retriever"] == "sparse":
+        if r["choices"]["retriever"] == "sparse":  # a sparse-only index: nothing embedded
+            assert set(r["bytes_per_vector"]) == {"sparse"} and r["index"]["encoded"] == 0
             assert searched == r["bytes_per_vector"]["sparse"]
         else:
-            assert searched == r["bytes_per_chunk"] == sum(r["bytes_per_vector"].values())
+            assert r["bytes_per_vector"]["dense"] == 384 * 4
+            assert r["bytes_per_vector"]["dense_mrl"] == 64 * 4
+            assert searched <= r["bytes_per_chunk"] == sum(r["bytes_per_vector"].values())
         assert r["latency_ms"]["total_ms"]["p50"] > 0 and r["qps"] > 0
         assert r["peak_rss_mb"] > 100
         run_file = json.loads((sweep / "0" / "run.json").read_text())
         assert set(run_file) == set(QUERIES) and all(set(v) <= set(CORPUS)
                                                      for v in run_file.values())
-    # each job its own index; the embedding cache is shared, so the second job embeds nothing
-    assert results[0]["index"]["embedded"] == len(CORPUS)
+    # each job its own index; the embedding cache is shared, so the third job embeds nothing
+    assert results[1]["index"]["embedded"] == len(CORPUS)
     assert (sweep / "0" / "index").is_dir() and (sweep / "1" / "index").is_dir()
     if launcher == "basic":
-        assert results[1]["index"]["encoded"] == 0  # all from the cache
+        assert results[1]["index"]["encoded"] == len(CORPUS)
+        assert results[2]["index"]["encoded"] == 0  # all from the cache
 
     report = run("-m", "rag.report", str(sweep), "--baseline", "retriever=sparse",
                  "--selected", "retriever=hybrid=tiny tune part", data_dir=tmp_path / "data")
     rows = list(csv.DictReader((sweep / "summary.csv").open()))
     assert [(r["measured on"], r["selected on"]) for r in rows] == [
-        ("test", ""), ("test", "tiny tune part")]
-    assert float(rows[1]["p (Holm)"]) == pytest.approx(float(rows[1]["p (Wilcoxon)"]))
+        ("test", ""), ("test", "tiny tune part"), ("test", "")]
+    p, holm = (sorted(float(r[k]) for r in rows[1:]) for k in ("p (Wilcoxon)", "p (Holm)"))
+    assert holm[0] == pytest.approx(min(1.0, 2 * p[0]))  # two comparisons
     # labels keep only what differs between the jobs
-    assert [r["configuration"] for r in rows] == ["retriever=sparse", "retriever=hybrid"]
+    assert [r["configuration"] for r in rows] == ["retriever=sparse", "retriever=hybrid",
+                                                  "retriever=dense"]
     assert float(rows[0]["nDCG@10"]) == pytest.approx(results[0]["metrics"]["ndcg@10"])
     assert (sweep / "pareto.png").stat().st_size > 10_000
     assert "(baseline)" in (sweep / "summary.md").read_text()

@@ -220,3 +220,30 @@ def test_renamed_file_is_not_re_embedded_and_prune_false_only_adds(tmp_path):
     assert "aurora-espresso-manual.md" in sources  # prune=false never deletes
     pruned, _, sources = index()
     assert pruned.removed > 0 and "aurora-espresso-manual.md" not in sources
+
+
+def test_a_sparse_only_plan_never_embeds(tmp_path):
+    """retriever=sparse builds and reads a sparse-only index: the dense model is not even
+    loaded, and the hits equal the sparse leg of a full index."""
+    from tests.conftest import SAMPLE, make_cfg
+
+    def build(data, *overrides):
+        return Pipeline.from_config(make_cfg(f"paths.data={data}", f"corpus.path={SAMPLE}",
+                                             "progress=false", *overrides))
+
+    sparse = build(tmp_path / "a", "retriever=sparse", "reranker=none", "answerer=none")
+    report = sparse.index()
+    assert report.encoded == 0 and report.chunks > 0
+    assert sparse.embedder._model is None  # never loaded
+    assert not list((tmp_path / "a" / "cache").rglob("*.sqlite"))  # nothing embedded
+    assert all(set(v) == {"sparse"} for v in sparse.store.sample_vectors(50))
+    hits = sparse.search(EN_QUESTION, 5)
+    assert sparse.embedder._model is None
+    sparse.close()
+
+    full = build(tmp_path / "b", "answerer=none")
+    full.index()
+    assert full.spec().name != sparse.spec().name  # a separate, sparse-only collection
+    full.retriever = type(full.retriever)(mode="sparse")
+    assert [h.id for h in full.search(EN_QUESTION, 5)] == [h.id for h in hits]
+    full.close()

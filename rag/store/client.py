@@ -98,9 +98,12 @@ class QdrantClientStore:
             return False
         else:
             quantized = _quantization_config(spec.quantization)
-            vectors = {DENSE: models.VectorParams(size=spec.dim, distance=models.Distance.COSINE,
-                                                  quantization_config=quantized)}
-            if spec.mrl_dim:
+            vectors = {}
+            if spec.dim:
+                vectors[DENSE] = models.VectorParams(size=spec.dim,
+                                                     distance=models.Distance.COSINE,
+                                                     quantization_config=quantized)
+            if spec.dim and spec.mrl_dim:
                 vectors[DENSE_MRL] = models.VectorParams(size=spec.mrl_dim,
                                                          distance=models.Distance.COSINE,
                                                          quantization_config=quantized)

@@ -98,9 +98,11 @@ class EdgeStore:
         tmp = self.root / f".{self._dir.name}.creating-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         quantized = _quantization_config(spec.quantization)
-        vectors = {DENSE: qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine,
-                                              quantization_config=quantized)}
-        if spec.mrl_dim:
+        vectors = {}
+        if spec.dim:
+            vectors[DENSE] = qe.EdgeVectorParams(size=spec.dim, distance=qe.Distance.Cosine,
+                                                 quantization_config=quantized)
+        if spec.dim and spec.mrl_dim:
             vectors[DENSE_MRL] = qe.EdgeVectorParams(size=spec.mrl_dim, distance=qe.Distance.Cosine,
                                                      quantization_config=quantized)
         sparse = None

@@ -1,7 +1,7 @@
 """The Qdrant schema: named vectors, what an index records of its making, and the errors that
 protect an index from a configuration that does not match it.
 
-  dense      full-dimension vector, cosine
+  dense      full-dimension vector, cosine (absent in a sparse-only index: dim None)
   dense_mrl  first ``mrl_dim`` dims re-normalised (absent when mrl_dim is None)
   sparse     sparse vector, with Qdrant's IDF modifier when the encoder asks for it
   payload    text, doc_id, source, page, language, content_hash (+ section, ...)
@@ -36,7 +36,7 @@ def busy_message(where: str) -> str:
 @dataclass(frozen=True)
 class IndexSpec:
     name: str
-    dim: int
+    dim: int | None  # None: no dense vectors (built for a plan that reads none)
     mrl_dim: int | None
     sparse_idf: bool | None  # None: no sparse vector
     fingerprint: dict = field(default_factory=dict, compare=False)
@@ -96,14 +96,16 @@ def mrl_cut(vectors: np.ndarray, dim: int) -> np.ndarray:
 @dataclass
 class Point:
     id: str
-    dense: np.ndarray  # full dimension, unit length
+    dense: np.ndarray | None  # full dimension, unit length; None in a sparse-only index
     sparse: SparseVec | None
     payload: dict
 
     def named_vectors(self, mrl_dim: int | None) -> dict:
         """The schema's named vectors; the MRL vector is derived here, never encoded."""
-        vectors: dict = {DENSE: self.dense.tolist()}
-        if mrl_dim:
+        vectors: dict = {}
+        if self.dense is not None:
+            vectors[DENSE] = self.dense.tolist()
+        if mrl_dim and self.dense is not None:
             vectors[DENSE_MRL] = mrl_cut(self.dense, mrl_dim).tolist()
         if self.sparse is not None:
             vectors[SPARSE] = self.sparse
