@@ -68,7 +68,9 @@ def load(dirs: list[Path]) -> list[dict]:
     # Label each row by what sets it apart: the overrides that not every row shares.
     common = set.intersection(*(set(r["overrides"]) for r in rows)) if len(rows) > 1 else set()
     for r in rows:
-        r["label"] = " ".join(o for o in r["overrides"] if o not in common) or r["label"]
+        own = " ".join(o for o in r["overrides"] if o not in common)
+        # among several runs, the one that sets nothing of its own ran the defaults
+        r["label"] = own or ("defaults" if len(rows) > 1 else r["label"])
     return rows
 
 

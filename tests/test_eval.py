@@ -167,7 +167,7 @@ def test_optuna_search_over_the_plan_writes_its_best_settings(tiny_dataset, tmp_
     best = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     results = [json.loads((sweep / str(i) / "results.json").read_text()) for i in range(3)]
     assert best["best_value"] == pytest.approx(max(r["metrics"]["ndcg@10"] for r in results))
-    assert set(best["best_params"]) >= {"retriever.fusion", "retriever.alpha", "retriever.mode"}
+    assert set(best["best_params"]) >= {"retriever.fusion", "retriever.alpha", "retriever.rrf_k"}
     assert all(r["dataset"]["split"] == "test/tune" for r in results)
     # one index for every trial, under paths.runs, not one per job
     assert len(list((tmp_path / "data" / "tune-index").iterdir())) == 1

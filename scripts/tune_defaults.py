@@ -1,0 +1,163 @@
+"""Choose the retrieval defaults on tuning questions, then measure them once on test (#17).
+
+    python scripts/tune_defaults.py search en    # Optuna over the plan on each tuning set
+    python scripts/tune_defaults.py select en    # candidates on every tuning set -> the choice
+    python scripts/tune_defaults.py test en      # the choice vs dense alone on test, with Holm
+
+Tuning sets are kept apart from what is reported: InsuranceQA ``valid`` (its own 2,000
+questions) and the seeded ``tune`` part of the smaller sets (rag.dataset.seeded_part); test is
+InsuranceQA ``test`` and the ``test`` part. ``select`` runs every search's best plan, the
+previous default and dense alone on every tuning set of the language and keeps the plan with
+the best mean nDCG@10 over the collections (each collection counts once, whatever its size),
+writing docs/results/tuning/<lang>.json; conf/ then carries that plan, and ``test`` measures
+the committed defaults (tests/test_config.py checks that they match the choice).
+Outputs go to data/multirun/tune/ and docs/results/tuning/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = ROOT / "data" / "multirun" / "tune"
+DOCS = ROOT / "docs" / "results" / "tuning"
+PLAN_KEYS = ("mode", "fusion", "alpha", "rrf_k", "dense_weight", "sparse_weight", "dense_limit",
+             "sparse_limit", "mrl_limit")
+COMMON = ["store.exact_below=1000000", "progress=false"]  # exact: compare plans, not HNSW
+
+LANGS = {
+    "en": {
+        "preset": [],
+        "tune": {"insuranceqa_en": ["dataset=insuranceqa_en", "dataset.split=valid"],
+                 "python_faq": ["dataset=python_faq", "dataset.part=tune"]},
+        "test": {"insuranceqa_en": ["dataset=insuranceqa_en"],
+                 "python_faq": ["dataset=python_faq", "dataset.part=test"]},
+        # the plan before #17: hybrid RRF k=60 over BM25 top 50 and the 128-d funnel top 50
+        "previous": ["retriever.fusion=rrf", "retriever.rrf_k=60", "retriever.dense_limit=50",
+                     "retriever.sparse_limit=50", "retriever.mrl_limit=100"],
+        "dense": ["retriever=dense", "retriever.mrl_dim=null"],
+    },
+    "zh": {
+        "preset": ["experiment=zh"],
+        "tune": {"insuranceqa_zh": ["dataset=insuranceqa_zh", "dataset.split=valid"],
+                 "maint_guide_zh": ["dataset=maint_guide_zh", "dataset.part=tune"]},
+        "test": {"insuranceqa_zh": ["dataset=insuranceqa_zh"],
+                 "maint_guide_zh": ["dataset=maint_guide_zh", "dataset.part=test"]},
+        # experiment=zh before #17: DBSF, selected on the test questions themselves
+        "previous": ["retriever.fusion=dbsf", "retriever.dense_limit=50",
+                     "retriever.sparse_limit=50"],
+        "dense": ["retriever=dense"],
+    },
+}
+
+
+def rag_eval(*args: str) -> None:
+    cmd = [sys.executable, "-m", "rag.eval", *args]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+
+
+def search(lang: str, trials: int) -> None:
+    spec = LANGS[lang]
+    for name, data in spec["tune"].items():
+        rag_eval("hparams_search=retrieval", *spec["preset"], *data,
+                 f"hydra.sweeper.n_trials={trials}", f"hydra.sweep.dir={RUNS / f'search_{name}'}")
+
+
+def best_plan(name: str) -> list[str]:
+    best = yaml.safe_load((RUNS / f"search_{name}" / "optimization_results.yaml").read_text())
+    params = best["best_params"]
+    return [f"{k}={v}" for k, v in sorted(params.items())]
+
+
+def candidates(lang: str) -> dict[str, list[str]]:
+    spec = LANGS[lang]
+    out = {f"best on {name}": best_plan(name) for name in spec["tune"]}
+    out["previous default"] = spec["previous"]
+    out["dense alone"] = spec["dense"]
+    return out
+
+
+def ndcg(run_dir: Path) -> float:
+    return json.loads((run_dir / "results.json").read_text())["metrics"]["ndcg@10"]
+
+
+def select(lang: str) -> dict:
+    spec = LANGS[lang]
+    scores: dict[str, dict[str, float]] = {}
+    plans = candidates(lang)
+    for label, plan in plans.items():
+        for name, data in spec["tune"].items():
+            out = RUNS / f"select_{lang}" / name / label.replace(" ", "_")
+            if not (out / "results.json").exists():
+                rag_eval(*spec["preset"], *data, *COMMON, *plan,
+                         f"store.path={ROOT / 'data' / 'tune-index'}", f"hydra.run.dir={out}")
+            scores.setdefault(label, {})[name] = ndcg(out)
+    mean = {label: sum(s.values()) / len(s) for label, s in scores.items()}
+    chosen = max(mean, key=mean.get)
+    result = {"language": lang, "tuning sets": {n: " ".join(d) for n, d in spec["tune"].items()},
+              "rule": "best mean nDCG@10 over the tuning sets", "chosen": chosen,
+              "plan": plans[chosen], "candidates": {label: {"overrides": plans[label],
+                                                            "ndcg@10": scores[label],
+                                                            "mean": mean[label]}
+                                                    for label in plans}}
+    DOCS.mkdir(parents=True, exist_ok=True)
+    (DOCS / f"{lang}.json").write_text(json.dumps(result, indent=2) + "\n")
+    names = list(spec["tune"])
+    lines = [f"| candidate | overrides | {' | '.join(names)} | mean |",
+             "|---|---|" + "---|" * (len(names) + 1)]
+    for label in plans:
+        mark = "**" if label == chosen else ""
+        cells = [f"{mark}{label}{mark}", "`" + " ".join(plans[label]) + "`",
+                 *(f"{scores[label][n]:.4f}" for n in names), f"{mean[label]:.4f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    (DOCS / f"selection_{lang}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return result
+
+
+def test(lang: str) -> None:
+    """The committed defaults (no retriever override) against dense alone and the previous
+    default, on the test questions; one rag.report per collection, Holm over its rows."""
+    spec = LANGS[lang]
+    chosen = json.loads((DOCS / f"{lang}.json").read_text())
+    rows = {"default": [], "dense": spec["dense"], "previous": spec["previous"]}
+    for name, data in spec["test"].items():
+        dirs = []
+        for label, plan in rows.items():
+            out = RUNS / f"test_{lang}" / name / label
+            if not (out / "results.json").exists():
+                rag_eval(*spec["preset"], *data, *COMMON, *plan,
+                         f"store.path={ROOT / 'data' / 'eval-index' / name}",
+                         f"hydra.run.dir={out}")
+            dirs.append(str(out))
+        where = ", ".join(f"{n} {' '.join(d[1:])}" for n, d in spec["tune"].items())
+        subprocess.run([sys.executable, "-m", "rag.report", *dirs, "--baseline",
+                        "retriever=dense", "--selected",
+                        f"defaults=tuning sets ({where}): {chosen['chosen']}",
+                        "--out", str(DOCS / f"test_{name}")], cwd=ROOT, check=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=["search", "select", "test"])
+    parser.add_argument("lang", choices=sorted(LANGS))
+    parser.add_argument("--trials", type=int, default=24)
+    args = parser.parse_args()
+    if args.stage == "search":
+        search(args.lang, args.trials)
+    elif args.stage == "select":
+        select(args.lang)
+    else:
+        test(args.lang)
+
+
+if __name__ == "__main__":
+    main()
