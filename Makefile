@@ -6,11 +6,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
-.PHONY: install index query test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench help
+.PHONY: install index query serve test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
 	@echo "make query Q='...'    ask a question (ARGS='retriever=dense ...')"
+	@echo "make serve            the API, OpenAI-compatible chat, MCP and the web page on 127.0.0.1:8000"
 	@echo "make test             the test suite (fast tier, what CI runs)"
 	@echo "make test-slow        slow end-to-end tests"
 	@echo "make lint             ruff"
@@ -41,6 +42,9 @@ index: $(STAMP)
 query: $(STAMP)
 	@test -n "$(Q)" || { echo 'usage: make query Q="your question" [ARGS="overrides"]'; exit 2; }
 	$(PY) -m rag.query "$(Q)" $(ARGS)
+
+serve: $(STAMP)
+	$(PY) -m rag.serve $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)

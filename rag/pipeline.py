@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,6 +113,7 @@ class Pipeline:
         self.progress = progress
         self.lock_timeout = lock_timeout
         self._warm = False
+        self._open_name: str | None = None  # the collection this pipeline holds open
         if answerer is not None and hasattr(answerer, "use"):
             # an answerer that reads with the pipeline's models gets them, not copies
             answerer.use(embedder=embedder, reranker=reranker)
@@ -185,17 +186,23 @@ class Pipeline:
 
     # ---- index -------------------------------------------------------------------------
 
-    def index(self, prune: bool = True) -> IndexReport:
+    def index(self, prune: bool = True, only: Collection[str] | None = None) -> IndexReport:
         """Bring the index up to date with the corpus, streaming: files are read, chunked,
         embedded and written a block at a time, so memory does not grow with the corpus and a
         run killed at any point loses at most one block (whose vectors are already cached).
 
         Point ids are hashes of the doc id and chunk text inside a collection named by the
         chunker, embedder and sparse settings, so re-running writes nothing twice. Chunks of a
-        file that could not be read this time are kept, never pruned.
+        file that could not be read this time are kept, never pruned. ``only`` (sources,
+        i.e. paths relative to the corpus folder) indexes just those files and prunes nothing:
+        what a server does with an upload.
         """
         start = time.perf_counter()
         sources, skipped = self.corpus.sources()  # a missing folder fails before any write
+        if only is not None:
+            sources = [s for s in sources if s in only]
+            skipped = [s for s in skipped if s.path in only]
+            prune = False
         self.warm_up()  # a service embedder learns its dimension here
         spec = self.spec()
         self._open(spec)  # refuses a mismatched index before anything is written
@@ -257,10 +264,14 @@ class Pipeline:
 
     def _open(self, spec: IndexSpec, create: bool = True) -> bool:
         """Open the store, waiting up to ``lock_timeout`` seconds while another process has it."""
+        if self._open_name == spec.name:
+            return True  # already held (a server indexing an upload)
         deadline = time.monotonic() + self.lock_timeout
         while True:
             try:
-                return self.store.open(spec, create=create)
+                opened = self.store.open(spec, create=create)
+                self._open_name = spec.name if opened else None
+                return opened
             except IndexBusyError:
                 if time.monotonic() >= deadline:
                     raise
@@ -371,5 +382,15 @@ class Pipeline:
         declined = not citations and is_decline(text)
         return Answer(text.strip(), passages, citations, attributed, declined)
 
+    def delete_document(self, doc: str) -> int:
+        """Remove every chunk of a document (a doc id, or a file: all of a PDF's pages);
+        returns how many were removed."""
+        ids = [i for i, doc_id in self.store.ids().items()
+               if doc_id == doc or _source(doc_id) == doc]
+        if ids:
+            self.store.delete(ids)
+        return len(ids)
+
     def close(self) -> None:
+        self._open_name = None
         self.store.close()

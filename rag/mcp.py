@@ -1,0 +1,81 @@
+"""MCP tools ``search`` and ``answer`` over the pipeline, for agents.
+
+    python -m rag.mcp [overrides]     over stdio (an MCP client starts it as a subprocess)
+    python -m rag.serve               the same tools over streamable HTTP at /mcp
+
+Built with the official SDK (``mcp``, MCPServer). Stdout is the protocol channel over stdio,
+so rag logs to stderr (conf/hydra/job_logging) and nothing else may print.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+from rag.cli import renamed_overrides, user_errors
+
+
+def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50):
+    """An MCPServer whose tools run the pipeline in a worker thread, one request at a time."""
+    import anyio
+    from mcp.server.mcpserver import MCPServer
+
+    from rag.answerer import passage_label
+    from rag.server.events import passages_json
+
+    server = MCPServer("rag", instructions=(
+        "Search and answer questions over the documents indexed by rag. `answer` quotes the "
+        "passages and numbers its citations [n]; `search` returns the passages only."))
+
+    def k_of(k: int | None) -> int:
+        return max(1, min(k or top_k, max_top_k))
+
+    @server.tool(description="Passages from the indexed documents that match a query, best "
+                             "first: text, source file, PDF page, score.")
+    async def search(query: str, top_k: int | None = None) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            with lock:
+                hits = pipeline.search(query, k_of(top_k))
+            return {"query": query, "passages": passages_json(hits)}
+
+        return await anyio.to_thread.run_sync(run)
+
+    @server.tool(description="Answer a question from the indexed documents, quoting them, with "
+                             "numbered citations [n] and their sources; says so when the "
+                             "documents do not answer.")
+    async def answer(question: str, top_k: int | None = None) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            with lock:
+                response = pipeline.ask(question, k_of(top_k))
+            full = response.to_dict()
+            a = response.answer
+            return {"answer": full["answer"], "declined": full["declined"],
+                    "citations": full["citations"],
+                    "sources": [f"[{n}] {passage_label(h)}" for n, h in a.cited()] if a else []}
+
+        return await anyio.to_thread.run_sync(run)
+
+    return server
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+@user_errors
+def main(cfg: DictConfig) -> None:
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.from_config(cfg)
+    try:
+        pipeline.open_index(build_if_missing=cfg.index_if_missing)
+        server = build_server(pipeline, threading.Lock(), cfg.top_k, cfg.serve.max_top_k)
+        server.run("stdio")
+    finally:
+        pipeline.close()
+
+
+if __name__ == "__main__":
+    sys.argv[1:] = renamed_overrides(sys.argv[1:])
+    main()

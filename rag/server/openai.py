@@ -1,0 +1,115 @@
+"""OpenAI-compatible routes, so chat front-ends and the ``openai`` client can ask rag.
+
+The last user message is the question (earlier turns are not retrieval context). The answer
+keeps its [n] markers, and its sources follow in the text (so any chat UI shows them) and in
+the documented extra field ``rag``: citations (n, source, page, doc_id, id), passages, whether
+it declined. Streaming sends the answer as it is written, then the sources, then a last chunk
+with ``finish_reason`` and ``rag``, then ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any, Literal
+
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from rag.answerer import passage_label
+from rag.pipeline import Pipeline, Response
+from rag.server.errors import ApiError
+from rag.server.events import ask_events
+
+
+class Message(BaseModel):
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+    # accepted for compatibility; retrieval decides what is said, not sampling
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_k: int | None = Field(default=None, ge=1)  # rag's own: passages to retrieve
+
+
+def question_of(messages: list[Message]) -> str:
+    for m in reversed(messages):
+        if m.role == "user":
+            content = m.content
+            if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+                content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            if content and content.strip():
+                return content.strip()
+    raise ApiError(422, "messages: no user message with text; the last user message is the "
+                        "question")
+
+
+def sources_text(response: Response) -> str:
+    a = response.answer
+    if a is None or not a.citations:
+        return ""
+    lines = [f"[{n}] {passage_label(h)}" for n, h in a.cited()]
+    return "\n\nSources:\n" + "\n".join(lines)
+
+
+def rag_field(response: Response) -> dict:
+    full = response.to_dict()
+    return {k: full[k] for k in ("citations", "citations_attributed", "declined", "passages")}
+
+
+def add_openai_routes(app: FastAPI, pipeline: Pipeline, settings, lock: threading.Lock,
+                      guarded: list, top_k) -> None:
+    def check_model(name: str) -> None:
+        if name != settings.model_name:
+            raise ApiError(404, f"model {name!r} does not exist here; GET /v1/models lists "
+                                f"{settings.model_name!r}", "model_not_found")
+
+    @app.get("/v1/models", dependencies=guarded)
+    def models() -> dict:
+        return {"object": "list", "data": [{"id": settings.model_name, "object": "model",
+                                            "created": 0, "owned_by": "rag"}]}
+
+    @app.post("/v1/chat/completions", dependencies=guarded)
+    def chat(body: ChatRequest):
+        check_model(body.model)
+        question, k = question_of(body.messages), top_k(body.top_k)
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()),
+                "model": settings.model_name}
+        if not body.stream:
+            with lock:
+                response = pipeline.ask(question, k)
+            text = (response.answer.text if response.answer else "") + sources_text(response)
+            return {**head, "object": "chat.completion",
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": text}}],
+                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                    "rag": rag_field(response)}
+
+        def chunk(delta: dict, finish: Literal["stop"] | None = None, **extra) -> str:
+            body = {**head, "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        events = ask_events(pipeline, lock, question, k)
+
+        def stream():
+            yield chunk({"role": "assistant", "content": ""})
+            for kind, value in events:
+                if kind == "delta":
+                    yield chunk({"content": value})
+                elif kind == "response":
+                    if sources := sources_text(value):
+                        yield chunk({"content": sources})
+                    yield chunk({}, "stop", rag=rag_field(value))
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache"})
