@@ -186,6 +186,8 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
                 write_upload(folder, name, data)
             sources = [f"{Path(settings.upload_dir).as_posix()}/{n}" for n, _ in accepted]
             report = pipeline.index(only=sources)
+            for s in report.skipped:  # reported, not kept: the next index run would skip it
+                (corpus_root / s.path).unlink(missing_ok=True)
         skipped = [{"file": s.path, "reason": s.reason} for s in report.skipped]
         return {"files": sources, "indexed": [s for s in sources
                                               if s not in {k["file"] for k in skipped}],
@@ -225,18 +227,17 @@ def key_ok(header: str, api_key: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), api_key)
 
 
-def keyed(asgi, api_key: str | None):
+class keyed:  # noqa: N801 - reads as a function; a class, so Starlette routes it as ASGI
     """An ASGI app that answers 401 (JSON) unless the request carries the bearer key."""
-    if not api_key:
-        return asgi
 
-    async def guard(scope, receive, send):
+    def __init__(self, asgi, api_key: str | None) -> None:
+        self.asgi, self.api_key = asgi, api_key
+
+    async def __call__(self, scope, receive, send) -> None:
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode()
-        if not key_ok(header, api_key):
+        if not key_ok(header, self.api_key):
             response = error(401, NO_KEY)
             response.headers["WWW-Authenticate"] = "Bearer"
             await response(scope, receive, send)
             return
-        await asgi(scope, receive, send)
-
-    return guard
+        await self.asgi(scope, receive, send)

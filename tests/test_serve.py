@@ -1,0 +1,341 @@
+"""rag.serve as a client meets it: a real uvicorn process on a free loopback port over the
+sample corpus (a copy), asked through httpx (REST and SSE), the official openai client and the
+official mcp client (HTTP and stdio)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.serve import check_bind, is_loopback
+from tests.conftest import ROOT, SAMPLE
+
+QUESTION = "How long is the warranty on the espresso machine?"
+UNANSWERABLE = "What is the CEO's salary?"
+KEY = "test-key-123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, tmp: Path, *overrides: str, env: dict | None = None) -> None:
+        self.corpus = tmp / "docs"
+        if not self.corpus.exists():
+            shutil.copytree(SAMPLE, self.corpus)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (tmp / f"server-{self.port}.log").open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rag.serve", f"serve.port={self.port}",
+             f"corpus.path={self.corpus}", "progress=false", *overrides],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, "RAG_DATA_DIR": str(tmp / "data"), **(env or {})})
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, Path(self.log.name).read_text()[-3000:]
+            try:
+                httpx.get(self.url + "/", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        raise TimeoutError(Path(self.log.name).read_text()[-3000:])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("serve"), "serve.max_upload_mb=0.05", "serve.max_files=3")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        yield c
+
+
+def points(client) -> int:
+    return client.get("/healthz").json()["points"]
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
+    events = []
+    for block in response.text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+# ---- REST ----------------------------------------------------------------------------------
+
+
+def test_search_returns_passages_with_their_sources(client):
+    body = client.post("/v1/search", json={"query": QUESTION, "top_k": 3}).json()
+    assert len(body["passages"]) == 3
+    first = body["passages"][0]
+    assert first["source"] == "aurora-espresso-manual.md" and "two-year" in first["text"]
+    assert {"id", "score", "page", "doc_id"} <= set(first)
+    assert body["timings_ms"]["search_ms"] > 0
+
+
+def test_answer_is_the_same_json_as_rag_query(client, server, tmp_path):
+    body = client.post("/v1/answer", json={"question": QUESTION}).json()
+    assert "two-year" in body["answer"] and "[1]" in body["answer"]
+    assert body["citations"][0]["source"] == "aurora-espresso-manual.md"
+    assert not body["declined"]
+    cli = subprocess.run([sys.executable, "-m", "rag.query", QUESTION, "--json",
+                          f"corpus.path={server.corpus}", "progress=false"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "RAG_DATA_DIR": str(tmp_path)})
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    expected = json.loads(cli.stdout)
+    assert set(body) == set(expected)
+    assert body["answer"] == expected["answer"] and body["citations"] == expected["citations"]
+
+
+def test_streamed_answer_arrives_as_events_in_order(client):
+    with client.stream("POST", "/v1/answer", json={"question": QUESTION, "stream": True}) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        r.read()
+    events = sse_events(r)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "retrieval" and kinds[-2:] == ["citations", "done"]
+    assert set(kinds[1:-2]) == {"delta"}
+    streamed = "".join(d["text"] for k, d in events if k == "delta")
+    citations = events[-2][1]
+    assert streamed == citations["answer"] and "two-year" in streamed
+    cited_ids = {c["id"] for c in citations["citations"]}
+    assert cited_ids <= {p["id"] for p in events[0][1]["passages"]}
+    assert events[-1][1]["timings_ms"]["first_token_ms"] > 0
+
+
+def test_unanswerable_question_is_declined_without_citations(client):
+    body = client.post("/v1/answer", json={"question": UNANSWERABLE}).json()
+    assert body["declined"] and body["citations"] == []
+
+
+# ---- OpenAI-compatible ---------------------------------------------------------------------
+
+
+def test_openai_client_gets_the_cited_answer_streaming_and_not(server, client):
+    from openai import NotFoundError, OpenAI
+
+    ai = OpenAI(base_url=server.url + "/v1", api_key="unused")
+    assert [m.id for m in ai.models.list()] == ["rag"]
+    messages = [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "hello"},
+                {"role": "assistant", "content": "Hi!"},
+                {"role": "user", "content": QUESTION}]
+    done = ai.chat.completions.create(model="rag", messages=messages)
+    text = done.choices[0].message.content
+    assert "two-year" in text and "[1]" in text
+    assert "Sources:\n[1] aurora-espresso-manual.md" in text
+    extra = done.model_extra["rag"]
+    assert extra["citations"][0]["source"] == "aurora-espresso-manual.md"
+    rest = client.post("/v1/answer", json={"question": QUESTION}).json()
+    assert text.startswith(rest["answer"])  # the same answer as the REST API
+
+    chunks = list(ai.chat.completions.create(model="rag", messages=messages, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == text
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra["rag"]["citations"] == extra["citations"]
+    with pytest.raises(NotFoundError, match="GET /v1/models"):
+        ai.chat.completions.create(model="gpt-4o", messages=messages)
+
+
+# ---- uploads -------------------------------------------------------------------------------
+
+
+def test_upload_is_indexed_at_once_and_delete_removes_it(client, server):
+    before = points(client)
+    text = b"The cafeteria on floor 3 opens at 7:15 and closes at 19:30 on weekdays.\n"
+    r = client.post("/v1/documents", files=[("files", ("cafeteria hours.md", text))])
+    assert r.status_code == 200, r.text
+    assert r.json()["indexed"] == ["uploads/cafeteria hours.md"] and r.json()["new_chunks"] == 1
+    assert points(client) == before + 1
+    hit = client.post("/v1/search", json={"query": "When does the cafeteria open?",
+                                          "top_k": 1}).json()["passages"][0]
+    assert hit["source"] == "uploads/cafeteria hours.md"
+    answer = client.post("/v1/answer", json={"question": "When does the cafeteria open?"}).json()
+    assert "7:15" in answer["answer"]
+    # the same file again writes nothing twice
+    assert client.post("/v1/documents", files=[("files", ("cafeteria hours.md", text))]
+                       ).json()["new_chunks"] == 0
+    r = client.delete("/v1/documents/uploads/cafeteria hours.md")
+    assert r.json() == {"deleted": "uploads/cafeteria hours.md", "chunks": 1}
+    assert points(client) == before
+    assert not (server.corpus / "uploads" / "cafeteria hours.md").exists()
+
+
+def test_a_broken_pdf_upload_is_reported_and_skipped(client):
+    before = points(client)
+    r = client.post("/v1/documents", files=[("files", ("broken.pdf", b"%PDF-1.7 not really"))])
+    body = r.json()
+    assert r.status_code == 200 and body["indexed"] == []
+    assert body["skipped"][0]["file"] == "uploads/broken.pdf" and body["skipped"][0]["reason"]
+    assert points(client) == before
+
+
+@pytest.mark.parametrize(("request_kwargs", "status", "says"), [
+    ({"method": "POST", "url": "/v1/search", "json": {"query": ""}}, 422, "query"),
+    ({"method": "POST", "url": "/v1/search", "content": b"not json",
+      "headers": {"content-type": "application/json"}}, 422, "invalid request"),
+    ({"method": "POST", "url": "/v1/search", "json": {"query": "x", "top_k": 500}}, 422,
+     "top_k=500"),
+    ({"method": "POST", "url": "/v1/answer", "json": {}}, 422, "question"),
+    ({"method": "POST", "url": "/v1/chat/completions",
+      "json": {"model": "rag", "messages": [{"role": "system", "content": "x"}]}}, 422,
+     "no user message"),
+    ({"method": "GET", "url": "/v1/nothing"}, 404, "Not Found"),
+    ({"method": "DELETE", "url": "/v1/documents/never-indexed.md"}, 404, "no document"),
+    ({"method": "POST", "url": "/v1/documents",
+      "files": [("files", ("tool.exe", b"MZ..."))]}, 415, ".exe is not accepted"),
+    ({"method": "POST", "url": "/v1/documents",
+      "files": [("files", ("big.md", b"word " * 20000))]}, 413, "over the limit"),
+    ({"method": "POST", "url": "/v1/documents",
+      "files": [("files", (f"n{i}.md", b"x")) for i in range(4)]}, 413, "serve.max_files"),
+    ({"method": "POST", "url": "/v1/documents",
+      "files": [("files", ("...", b"x"))]}, 400, "nothing left"),
+    ({"method": "POST", "url": "/v1/documents",
+      "files": [("files", ("empty.md", b""))]}, 400, "empty"),
+])
+def test_bad_requests_get_json_errors_and_lose_nothing(client, server, request_kwargs, status,
+                                                       says):
+    before = points(client)
+    r = client.request(**request_kwargs)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert says in err["message"] and err["code"] == status and err["type"]
+    assert points(client) == before
+    assert sorted(p.name for p in server.corpus.iterdir()) == sorted(
+        [p.name for p in SAMPLE.iterdir()] + (["uploads"] if (server.corpus / "uploads").exists()
+                                              else []))
+
+
+def test_a_traversal_name_is_written_inside_the_upload_folder(client, server):
+    r = client.post("/v1/documents",
+                    files=[("files", ("../../outside.md", b"Parking is free after 18:00.\n"))])
+    assert r.json()["indexed"] == ["uploads/outside.md"]
+    assert (server.corpus / "uploads" / "outside.md").is_file()
+    assert not (server.corpus.parent / "outside.md").exists()
+    client.delete("/v1/documents/uploads/outside.md")
+
+
+def test_uploads_while_queries_run_lose_and_duplicate_nothing(client):
+    before = points(client)
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        with httpx.Client(base_url=str(client.base_url), timeout=60) as c:
+            while not stop.is_set():
+                r = c.post("/v1/search", json={"query": QUESTION, "top_k": 3})
+                if r.status_code != 200 or not r.json()["passages"]:
+                    failures.append(r.text)
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for t in threads:
+        t.start()
+    names = [f"note-{i}.md" for i in range(6)]
+    try:
+        for i, name in enumerate(names):
+            text = f"Meeting room {i} seats {4 + i} people and has a screen.\n".encode()
+            assert client.post("/v1/documents", files=[("files", (name, text))]).status_code == 200
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not failures
+    assert points(client) == before + len(names)
+    for name in names:
+        assert client.delete(f"/v1/documents/uploads/{name}").json()["chunks"] == 1
+    assert points(client) == before
+
+
+# ---- MCP -----------------------------------------------------------------------------------
+
+
+def _mcp_answer(transport) -> tuple[list[str], dict]:
+    import anyio
+    from mcp import ClientSession
+
+    async def main():
+        async with transport() as streams, ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            tools = sorted(t.name for t in (await session.list_tools()).tools)
+            result = await session.call_tool("answer", {"question": QUESTION})
+            return tools, result.structured_content
+
+    return anyio.run(main)
+
+
+def test_mcp_over_http_and_stdio_give_the_rest_answer(client, server, tmp_path):
+    from mcp import StdioServerParameters, stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+
+    rest = client.post("/v1/answer", json={"question": QUESTION}).json()
+    tools, answer = _mcp_answer(lambda: streamable_http_client(server.url + "/mcp"))
+    assert tools == ["answer", "search"]
+    assert answer["answer"] == rest["answer"] and answer["citations"] == rest["citations"]
+    assert answer["sources"] == ["[1] aurora-espresso-manual.md"]
+
+    params = StdioServerParameters(
+        command=sys.executable, cwd=str(ROOT),
+        args=["-m", "rag.mcp", f"corpus.path={server.corpus}", "progress=false"],
+        env={**os.environ, "RAG_DATA_DIR": str(tmp_path)})
+    tools, answer = _mcp_answer(lambda: stdio_client(params))
+    assert tools == ["answer", "search"]
+    assert answer["answer"] == rest["answer"]
+
+
+# ---- safety --------------------------------------------------------------------------------
+
+
+def test_binding_beyond_loopback_needs_a_key(tmp_path):
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
+    check_bind("0.0.0.0", "a key")
+    with pytest.raises(ValueError, match="RAG_API_KEY"):
+        check_bind("0.0.0.0", None)
+    proc = subprocess.run([sys.executable, "-m", "rag.serve", "serve.host=0.0.0.0"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "RAG_API_KEY"}
+                          | {"RAG_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 2 and "RAG_API_KEY" in proc.stderr
+
+
+def test_with_a_key_every_endpoint_needs_it(tmp_path):
+    server = Server(tmp_path, env={"RAG_API_KEY": KEY})
+    try:
+        for method, url in [("GET", "/healthz"), ("POST", "/v1/search"), ("GET", "/v1/models"),
+                            ("POST", "/v1/chat/completions"), ("POST", "/v1/documents"),
+                            ("DELETE", "/v1/documents/x.md"), ("POST", "/mcp")]:
+            for headers in ({}, {"Authorization": "Bearer wrong"}):
+                r = httpx.request(method, server.url + url, headers=headers, json={})
+                assert r.status_code == 401, (method, url, r.text)
+                assert "RAG_API_KEY" in r.json()["error"]["message"]
+        ok = httpx.post(server.url + "/v1/search", json={"query": QUESTION},
+                        headers={"Authorization": f"Bearer {KEY}"})
+        assert ok.status_code == 200 and ok.json()["passages"]
+        assert httpx.get(server.url + "/").status_code == 200  # the page itself holds no data
+    finally:
+        server.stop()
