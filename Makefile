@@ -6,12 +6,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
-.PHONY: install index query serve test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench help
+.PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
 	@echo "make query Q='...'    ask a question (ARGS='retriever=dense ...')"
 	@echo "make serve            the API, OpenAI-compatible chat, MCP and the web page on 127.0.0.1:8000"
+	@echo "make browser          Debian's Chromium + a CJK font for the page test (apt-get)"
 	@echo "make test             the test suite (fast tier, what CI runs)"
 	@echo "make test-slow        slow end-to-end tests"
 	@echo "make lint             ruff"
@@ -48,6 +49,16 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q $(ARGS)
+
+# Debian's Chromium and a CJK font, for the page test (tests/test_page.py); nothing if present
+browser:
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qiE "wqy|noto.*cjk"; then \
+	  echo "chromium and a CJK font are installed"; \
+	else \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-zenhei; \
+	fi
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow $(ARGS)
