@@ -103,6 +103,7 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py index --chunks 10000 --repeats 2
 	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500
 	$(PY) scripts/bench.py peer --passages 8000 --queries 500
+	$(PY) scripts/bench_serve.py --chunks 0 100000 --clients 1 8 32 --requests 1000
 
 # Trains on InsuranceQA train (2 x 30 min), evaluates on its test questions.
 finetune-report: data
