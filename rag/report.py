@@ -1,7 +1,7 @@
 """Turn evaluation runs into one decision table and plot.
 
     python -m rag.report <sweep or eval dir> [more dirs] [--baseline TEXT] [--out DIR]
-                         [--selected "TEXT=where it was chosen" ...]
+                         [--selected TEXT --on "where it was chosen" ...]
 
 Reads every results.json below the given directories and writes summary.csv, summary.md
 (quality, latency, storage per configuration, with a paired significance test of each
@@ -244,11 +244,16 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--metric", choices=sorted(TESTED),
                         help="per-question measure to test and rank by (default: answer_f1 "
                              "when every run answered, else ndcg@10)")
-    parser.add_argument("--selected", action="append", default=[], metavar="TEXT=WHERE",
-                        help="rows whose label contains TEXT were chosen on WHERE (e.g. "
-                             "'fusion=relative=insuranceqa_en valid'); repeatable")
+    parser.add_argument("--selected", action="append", default=[], metavar="TEXT",
+                        help="rows whose label contains TEXT were chosen on the questions "
+                             "named by the matching --on; repeatable, in pairs")
+    parser.add_argument("--on", action="append", default=[], metavar="WHERE",
+                        help="where the matching --selected rows were chosen, e.g. "
+                             "'insuranceqa_en valid'")
     args = parser.parse_args(argv)
-    selected = dict(item.rsplit("=", 1) for item in args.selected)
+    if len(args.selected) != len(args.on):
+        parser.error("give one --on for every --selected")
+    selected = dict(zip(args.selected, args.on, strict=True))
     table = summarise(load(args.dirs), args.baseline, args.alpha, args.metric, selected)
     out = args.out or args.dirs[0]
     out.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,8 @@
 
 Tuning sets are kept apart from what is reported: InsuranceQA ``valid`` (its own 2,000
 questions) and the seeded ``tune`` part of the smaller sets (rag.dataset.seeded_part); test is
-InsuranceQA ``test`` and the ``test`` part. ``select`` runs every search's best plan, the
-previous default and dense alone on every tuning set of the language and keeps the plan with
+InsuranceQA ``test`` and the ``test`` part. ``select`` runs every search's three best plans,
+the previous default and dense alone on every tuning set of the language and keeps the plan with
 the best mean nDCG@10 over the collections (each collection counts once, whatever its size),
 writing docs/results/tuning/<lang>.json; conf/ then carries that plan, and ``test`` measures
 the committed defaults (tests/test_config.py checks that they match the choice).
@@ -21,8 +21,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "data" / "multirun" / "tune"
@@ -70,17 +68,63 @@ def search(lang: str, trials: int) -> None:
                  f"hydra.sweeper.n_trials={trials}", f"hydra.sweep.dir={RUNS / f'search_{name}'}")
 
 
-def best_plan(name: str) -> list[str]:
-    best = yaml.safe_load((RUNS / f"search_{name}" / "optimization_results.yaml").read_text())
-    params = best["best_params"]
-    return [f"{k}={v}" for k, v in sorted(params.items())]
+def best_plans(name: str, n: int = 3) -> list[list[str]]:
+    """The n best distinct plans a search tried (TPE repeats some), best first."""
+    scored = {}
+    for result in (RUNS / f"search_{name}").glob("*/results.json"):
+        run = json.loads(result.read_text())
+        plan = tuple(sorted(o for o in run["overrides"] if o.startswith("retriever.")))
+        scored[plan] = max(scored.get(plan, 0.0), run["metrics"]["ndcg@10"])
+    ranked = sorted(scored, key=lambda p: -scored[p])[:n]
+    return [[_tidy(o) for o in plan] for plan in ranked]
+
+
+def _tidy(override: str) -> str:
+    """retriever.alpha=0.6000000000000001 (Optuna's float steps) -> retriever.alpha=0.6"""
+    key, value = override.split("=", 1)
+    try:
+        return f"{key}={round(float(value), 6):g}" if "." in value else override
+    except ValueError:
+        return override
+
+
+def write_trials(name: str) -> None:
+    """Every trial of a search, in the order run: docs/results/tuning/search_<name>.md."""
+    rows = []
+    for result in sorted((RUNS / f"search_{name}").glob("*/results.json"),
+                         key=lambda p: int(p.parent.name)):
+        run = json.loads(result.read_text())
+        plan = " ".join(_tidy(o) for o in run["overrides"] if o.startswith("retriever."))
+        rows.append(f"| {result.parent.name} | `{plan}` | {run['metrics']['ndcg@10']:.4f} |")
+    split = rows and json.loads(result.read_text())["dataset"]["split"]
+    (DOCS / f"search_{name}.md").write_text(
+        f"Optuna (TPE) trials on {name}, {split} questions (hparams_search=retrieval):\n\n"
+        "| trial | plan | nDCG@10 |\n|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 def candidates(lang: str) -> dict[str, list[str]]:
     spec = LANGS[lang]
-    out = {f"best on {name}": best_plan(name) for name in spec["tune"]}
+    out = {}
+    for name in spec["tune"]:
+        for rank, plan in enumerate(best_plans(name), 1):
+            if plan not in out.values():
+                out[f"{name} search {rank}"] = plan
     out["previous default"] = spec["previous"]
     out["dense alone"] = spec["dense"]
+    return out
+
+
+def effective(plan: list[str], k: int = 100) -> dict[str, str]:
+    """The retriever settings a run really used: rag.eval asks for k=100 hits and no leg
+    returns fewer than asked, so a leg limit below 100 ran as 100 (and the MRL first pass is
+    never shorter than the leg it feeds). These are what conf/ carries."""
+    out = {o.split("=", 1)[0].removeprefix("retriever."): o.split("=", 1)[1] for o in plan
+           if o.startswith("retriever.")}
+    for leg in ("dense_limit", "sparse_limit"):
+        if leg in out:
+            out[leg] = str(max(int(out[leg]), k))
+    if "mrl_limit" in out:
+        out["mrl_limit"] = str(max(int(out["mrl_limit"]), int(out.get("dense_limit", k))))
     return out
 
 
@@ -101,13 +145,15 @@ def select(lang: str) -> dict:
             scores.setdefault(label, {})[name] = ndcg(out)
     mean = {label: sum(s.values()) / len(s) for label, s in scores.items()}
     chosen = max(mean, key=mean.get)
-    result = {"language": lang, "tuning sets": {n: " ".join(d) for n, d in spec["tune"].items()},
+    result = {"language": lang,
+              "tuning sets": {n: " ".join(d) for n, d in spec["tune"].items()},
               "rule": "best mean nDCG@10 over the tuning sets", "chosen": chosen,
-              "plan": plans[chosen], "candidates": {label: {"overrides": plans[label],
-                                                            "ndcg@10": scores[label],
-                                                            "mean": mean[label]}
-                                                    for label in plans}}
+              "plan": plans[chosen], "effective": effective(plans[chosen]),
+              "candidates": {label: {"overrides": plans[label], "ndcg@10": scores[label],
+                                     "mean": mean[label]} for label in plans}}
     DOCS.mkdir(parents=True, exist_ok=True)
+    for name in spec["tune"]:
+        write_trials(name)
     (DOCS / f"{lang}.json").write_text(json.dumps(result, indent=2) + "\n")
     names = list(spec["tune"])
     lines = [f"| candidate | overrides | {' | '.join(names)} | mean |",
@@ -137,10 +183,11 @@ def test(lang: str) -> None:
                          f"store.path={ROOT / 'data' / 'eval-index' / name}",
                          f"hydra.run.dir={out}")
             dirs.append(str(out))
-        where = ", ".join(f"{n} {' '.join(d[1:])}" for n, d in spec["tune"].items())
+        where = ", ".join(f"{n} {d[1].split('=')[1].replace('tune', 'test/tune')}"
+                          for n, d in spec["tune"].items())
         subprocess.run([sys.executable, "-m", "rag.report", *dirs, "--baseline",
-                        "retriever=dense", "--selected",
-                        f"defaults=tuning sets ({where}): {chosen['chosen']}",
+                        "retriever=dense", "--selected", "defaults",
+                        "--on", f"{where} ({chosen['chosen']})",
                         "--out", str(DOCS / f"test_{name}")], cwd=ROOT, check=True)
 
 

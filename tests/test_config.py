@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hydra.utils import instantiate
 
@@ -93,3 +96,14 @@ def test_launcher_configs_compose(launcher):
                       return_hydra_config=True)
     target = cfg.hydra.launcher._target_
     assert ("Joblib" if launcher == "parallel" else "SlurmLauncher") in target
+
+
+@pytest.mark.parametrize(("lang", "overrides"), [("en", []), ("zh", ["experiment=zh"])])
+def test_defaults_are_the_plan_chosen_on_the_tuning_sets(lang, overrides):
+    """conf/ carries what scripts/tune_defaults.py select chose (docs/results/tuning/)."""
+    chosen = Path(f"docs/results/tuning/{lang}.json")
+    if not chosen.exists():
+        pytest.skip(f"{chosen}: not selected yet")
+    plan = json.loads(chosen.read_text())["effective"]
+    retriever = make_cfg(*overrides).retriever
+    assert {key: str(retriever[key]) for key in plan} == plan

@@ -81,7 +81,8 @@ def test_sweep_of_two_configurations_ends_in_a_report(tiny_dataset, tmp_path, la
         assert results[2]["index"]["encoded"] == 0  # all from the cache
 
     report = run("-m", "rag.report", str(sweep), "--baseline", "retriever=sparse",
-                 "--selected", "retriever=hybrid=tiny tune part", data_dir=tmp_path / "data")
+                 "--selected", "retriever=hybrid", "--on", "tiny tune part",
+                 data_dir=tmp_path / "data")
     rows = list(csv.DictReader((sweep / "summary.csv").open()))
     assert [(r["measured on"], r["selected on"]) for r in rows] == [
         ("test", ""), ("test", "tiny tune part"), ("test", "")]
