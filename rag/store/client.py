@@ -195,7 +195,11 @@ class QdrantClientStore:
         )
 
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
-        return search_plan(self._search, plan, with_payload)
+        return search_plan(self._search, plan, with_payload, self._payloads)
+
+    def _payloads(self, ids: list[str]) -> dict[str, dict]:
+        return {str(r.id): r.payload or {} for r in self._client.retrieve(
+            self._name, ids, with_payload=True, with_vectors=False)}
 
     def _search(self, plan: Plan, with_payload: bool) -> list[Hit]:
         response = self._client.query_points(

@@ -192,7 +192,10 @@ class EdgeStore:
                            params=self._params())
 
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
-        return search_plan(self._search, plan, with_payload)
+        return search_plan(self._search, plan, with_payload, self._payloads)
+
+    def _payloads(self, ids: list[str]) -> dict[str, dict]:
+        return {str(r.id): r.payload or {} for r in self._shard.retrieve(ids, True, False)}
 
     def _search(self, plan: Plan, with_payload: bool) -> list[Hit]:
         request = qe.QueryRequest(

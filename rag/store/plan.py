@@ -78,11 +78,17 @@ def fuse_relative(sources: Sequence[Sequence[Hit]], weights: Sequence[float] | N
     return sort_hits([Hit(i, s, payloads[i]) for i, s in fused.items()], limit)
 
 
-def search_plan(search: Callable[[Plan, bool], list[Hit]], plan: Plan,
-                with_payload: bool) -> list[Hit]:
+def search_plan(search: Callable[[Plan, bool], list[Hit]], plan: Plan, with_payload: bool,
+                payloads: Callable[[list[str]], dict[str, dict]]) -> list[Hit]:
     """Run a plan on a backend whose ``search`` executes what the engine can: a relative
-    fusion becomes one engine query per source, fused here."""
+    fusion becomes one engine query per source, fused here; the payloads of the fused hits
+    only are read afterwards (reading them for every candidate of both lists cost more than
+    the fusion)."""
     if isinstance(plan, Fuse) and plan.method == "relative":
-        return fuse_relative([search(p, with_payload) for p in plan.prefetch], plan.weights,
+        hits = fuse_relative([search(p, False) for p in plan.prefetch], plan.weights,
                              plan.limit)
+        if with_payload and hits:
+            found = payloads([h.id for h in hits])
+            hits = [Hit(h.id, h.score, found.get(h.id, {})) for h in hits]
+        return hits
     return search(plan, with_payload)
