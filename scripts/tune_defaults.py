@@ -106,6 +106,8 @@ def candidates(lang: str) -> dict[str, list[str]]:
     spec = LANGS[lang]
     out = {}
     for name in spec["tune"]:
+        if not (RUNS / f"search_{name}").is_dir():
+            continue  # a set may serve for selection only
         for rank, plan in enumerate(best_plans(name), 1):
             if plan not in out.values():
                 out[f"{name} search {rank}"] = plan
@@ -153,7 +155,8 @@ def select(lang: str) -> dict:
                                      "mean": mean[label]} for label in plans}}
     DOCS.mkdir(parents=True, exist_ok=True)
     for name in spec["tune"]:
-        write_trials(name)
+        if (RUNS / f"search_{name}").is_dir():
+            write_trials(name)
     (DOCS / f"{lang}.json").write_text(json.dumps(result, indent=2) + "\n")
     names = list(spec["tune"])
     lines = [f"| candidate | overrides | {' | '.join(names)} | mean |",

@@ -170,6 +170,9 @@ def test_optuna_search_over_the_plan_writes_its_best_settings(tiny_dataset, tmp_
     assert best["best_value"] == pytest.approx(max(r["metrics"]["ndcg@10"] for r in results))
     assert set(best["best_params"]) >= {"retriever.fusion", "retriever.alpha", "retriever.rrf_k"}
     assert all(r["dataset"]["split"] == "test/tune" for r in results)
+    # the questions were encoded once, into the query cache, for all trials
+    assert all(r["queries_cached"] for r in results)
+    assert list((tmp_path / "data" / "cache" / "embeddings").glob("*-queries.sqlite"))
     # one index for every trial, under paths.runs, not one per job
     assert len(list((tmp_path / "data" / "tune-index").iterdir())) == 1
     assert not (sweep / "0" / "index").exists()

@@ -45,3 +45,28 @@ class EmbeddingCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+class CachedQueries:
+    """An embedder whose query vectors come from the cache (file ``<fingerprint>-queries``),
+    for search over settings: a hundred trials on the same questions encode them once. Query
+    latency measured through it is a cache read, not the model: rag.eval says so."""
+
+    def __init__(self, embedder, directory: str | Path) -> None:
+        self.inner = embedder
+        self._cache = EmbeddingCache(directory, f"{embedder.fingerprint}-queries")
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        found = self._cache.get(texts)
+        missing = [t for t in dict.fromkeys(texts) if text_hash(t) not in found]
+        if missing:
+            vectors = self.inner.encode_queries(missing)
+            self._cache.put(missing, vectors)
+            found.update(zip(map(text_hash, missing), vectors, strict=True))
+        return np.stack([found[text_hash(t)] for t in texts])
+
+    def close(self) -> None:
+        self._cache.close()
