@@ -127,6 +127,12 @@ def effective(plan: list[str], k: int = 100) -> dict[str, str]:
             out[leg] = str(max(int(out[leg]), k))
     if "mrl_limit" in out:
         out["mrl_limit"] = str(max(int(out["mrl_limit"]), int(out.get("dense_limit", k))))
+    fusion = out.get("fusion")  # a fusion's own knobs only: the others did nothing
+    if fusion != "relative":
+        out.pop("alpha", None)
+    if fusion != "rrf":
+        for key in ("rrf_k", "dense_weight", "sparse_weight"):
+            out.pop(key, None)
     return out
 
 
@@ -142,7 +148,7 @@ def select(lang: str) -> dict:
         for name, data in spec["tune"].items():
             out = RUNS / f"select_{lang}" / name / label.replace(" ", "_")
             if not (out / "results.json").exists():
-                rag_eval(*spec["preset"], *data, *COMMON, *plan,
+                rag_eval(*spec["preset"], *data, *COMMON, *plan, "+eval.cache_queries=true",
                          f"store.path={ROOT / 'data' / 'tune-index'}", f"hydra.run.dir={out}")
             scores.setdefault(label, {})[name] = ndcg(out)
     mean = {label: sum(s.values()) / len(s) for label, s in scores.items()}

@@ -200,7 +200,7 @@ def test_quick_start_questions_are_answered_from_the_right_passage(sample_pipeli
     assert says in first, answer.text
     if question.startswith("How long"):  # the sentence that answers leads
         assert first.startswith(says)
-    assert answer.citations[0] == 1 and not answer.declined
+    assert answer.citations and not answer.declined  # from whichever rank it was retrieved at
     assert {h.payload["source"] for _, h in answer.cited()} == {source}
     for part in answer.text.split("\n\n"):  # every quote is the passage's own words
         quote, n = part.rsplit(" [", 1)

@@ -136,7 +136,8 @@ def test_answers_are_scored_on_a_gold_set_and_compared_by_f1(tmp_path):
 @pytest.mark.parametrize(("reply", "cites"), [
     # an LLM that cites nothing: no citation of its own, so no precision, and no support
     ("The machine is covered for two years.", 0.0),
-    ("The Aurora X2 comes with a two-year limited warranty [1].", 1.0),
+    # the manual's first two passages (brewing; descaling and warranty) are cited
+    ("The Aurora X2 comes with a two-year limited warranty [1][2].", 1.0),
 ])
 def test_llm_answers_go_through_the_same_scoring(tmp_path, reply, cites):
     from tests.openai_server import ChatServer
