@@ -201,7 +201,7 @@ def test_a_broken_pdf_upload_is_reported_and_skipped(client):
 @pytest.mark.parametrize(("request_kwargs", "status", "says"), [
     ({"method": "POST", "url": "/v1/search", "json": {"query": ""}}, 422, "query"),
     ({"method": "POST", "url": "/v1/search", "content": b"not json",
-      "headers": {"content-type": "application/json"}}, 422, "invalid request"),
+      "headers": {"content-type": "application/json"}}, 422, "body: not valid JSON"),
     ({"method": "POST", "url": "/v1/search", "json": {"query": "x", "top_k": 500}}, 422,
      "top_k=500"),
     ({"method": "POST", "url": "/v1/answer", "json": {}}, 422, "question"),

@@ -96,7 +96,8 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = [f"{'.'.join(str(x) for x in e['loc'] if x != 'body') or 'body'}: {e['msg']}"
+        parts = ["body: not valid JSON" if e["type"] == "json_invalid" else
+                 f"{'.'.join(str(x) for x in e['loc'] if x != 'body') or 'body'}: {e['msg']}"
                  for e in exc.errors()]
         return error(422, "invalid request: " + "; ".join(parts))
 
