@@ -24,8 +24,6 @@ def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50
     import anyio
     from mcp.server.mcpserver import MCPServer
 
-    from rag.answerer import passage_label
-    from rag.server.events import passages_json
 
     server = MCPServer("rag", instructions=(
         "Search and answer questions over the documents indexed by rag. `answer` quotes the "
@@ -40,7 +38,7 @@ def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50
         def run() -> dict[str, Any]:
             with lock:
                 hits = pipeline.search(query, k_of(top_k))
-            return {"query": query, "passages": passages_json(hits)}
+            return {"query": query, "passages": [h.to_dict() for h in hits]}
 
         return await anyio.to_thread.run_sync(run)
 
@@ -55,7 +53,7 @@ def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50
             a = response.answer
             return {"answer": full["answer"], "declined": full["declined"],
                     "citations": full["citations"],
-                    "sources": [f"[{n}] {passage_label(h)}" for n, h in a.cited()] if a else []}
+                    "sources": a.sources() if a else []}
 
         return await anyio.to_thread.run_sync(run)
 

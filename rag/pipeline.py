@@ -76,7 +76,7 @@ class Response:
                           for n, h in answer.cited()] if answer else [],
             "citations_attributed": bool(answer and answer.attributed),
             "declined": bool(answer and answer.declined),
-            "passages": [{"id": h.id, "score": h.score, **h.payload} for h in self.passages],
+            "passages": [h.to_dict() for h in self.passages],
             "timings_ms": self.timings_ms,
         }
 

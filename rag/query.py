@@ -63,8 +63,6 @@ def _stream(delta: str) -> None:
 
 
 def _print_sources(answer) -> None:
-    from rag.answerer import passage_label
-
     print("\n")
     if answer.attributed:
         print("Sources (attributed by term overlap: the model cited no passage):")
@@ -72,8 +70,8 @@ def _print_sources(answer) -> None:
         print("Sources:")
     else:
         print("Sources: (the answer cites no passage)")
-    for n, hit in answer.cited():
-        print(f"  [{n}] {passage_label(hit)}")
+    for line in answer.sources():
+        print(f"  {line}")
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")

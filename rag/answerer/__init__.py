@@ -46,6 +46,10 @@ class Answer:
     def cited(self) -> list[tuple[int, Hit]]:
         return [(n, self.passages[n - 1]) for n in self.citations]
 
+    def sources(self) -> list[str]:
+        """"[n] file, page p" for each cited passage, as every front-end lists them."""
+        return [f"[{n}] {passage_label(h)}" for n, h in self.cited()]
+
 
 def passage_label(hit: Hit) -> str:
     p = hit.payload

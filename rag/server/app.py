@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from rag.pipeline import Pipeline
 from rag.server.errors import ApiError, error
-from rag.server.events import ask_events, passages_json, sse
+from rag.server.events import ask_events, sse
 from rag.server.uploads import UploadError, check_upload, write_upload
 from rag.store import IndexBusyError
 
@@ -133,7 +133,7 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
         timings: dict[str, float] = {}
         with lock:
             hits = pipeline.search(body.query, top_k(body.top_k), timings)
-        return {"query": body.query, "passages": passages_json(hits), "timings_ms": timings}
+        return {"query": body.query, "passages": [h.to_dict() for h in hits], "timings_ms": timings}
 
     @app.post("/v1/answer", dependencies=guarded)
     def answer(body: AnswerRequest):
@@ -147,7 +147,7 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
             try:
                 for kind, value in events:
                     if kind == "retrieval":
-                        yield sse("retrieval", {"passages": passages_json(value)})
+                        yield sse("retrieval", {"passages": [h.to_dict() for h in value]})
                     elif kind == "delta":
                         yield sse("delta", {"text": value})
                     else:

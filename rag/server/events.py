@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from rag.pipeline import Pipeline, Response
+from rag.pipeline import Pipeline
 
 _END = object()
 
@@ -47,8 +47,3 @@ def sse(event: str, data: Any) -> str:
     """One server-sent event; the data is JSON on one line."""
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
-
-def passages_json(response_or_hits: Response | list) -> list[dict]:
-    hits = (response_or_hits.passages if isinstance(response_or_hits, Response)
-            else response_or_hits)
-    return [{"id": h.id, "score": h.score, **h.payload} for h in hits]

@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from rag.answerer import passage_label
 from rag.pipeline import Pipeline, Response
 from rag.server.errors import ApiError
 from rag.server.events import ask_events
@@ -56,8 +55,7 @@ def sources_text(response: Response) -> str:
     a = response.answer
     if a is None or not a.citations:
         return ""
-    lines = [f"[{n}] {passage_label(h)}" for n, h in a.cited()]
-    return "\n\nSources:\n" + "\n".join(lines)
+    return "\n\nSources:\n" + "\n".join(a.sources())
 
 
 def rag_field(response: Response) -> dict:

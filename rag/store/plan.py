@@ -41,6 +41,10 @@ class Hit:
     score: float
     payload: dict
 
+    def to_dict(self) -> dict:
+        """A passage as rag.query --json and the server show it."""
+        return {"id": self.id, "score": self.score, **self.payload}
+
 
 def tie_key(score: float, point_id: str) -> tuple[float, str]:
     """Sort key: best first; scores equal to 6 significant digits are ties, ordered by id.
