@@ -19,8 +19,10 @@ from omegaconf import DictConfig
 from rag.cli import renamed_overrides, user_errors
 
 
-def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50):
-    """An MCPServer whose tools run the pipeline in a worker thread, one request at a time."""
+def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50,
+                 batcher=None):
+    """An MCPServer whose tools run the pipeline in a worker thread, one request at a time
+    (searches through the HTTP server's batcher when it has one)."""
     import anyio
     from mcp.server.mcpserver import MCPServer
 
@@ -36,8 +38,11 @@ def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50
                              "first: text, source file, PDF page, score.")
     async def search(query: str, top_k: int | None = None) -> dict[str, Any]:
         def run() -> dict[str, Any]:
-            with lock:
-                hits = pipeline.search(query, k_of(top_k))
+            if batcher is not None:
+                hits = batcher.search(query, k_of(top_k))[0]
+            else:
+                with lock:
+                    hits = pipeline.search(query, k_of(top_k))
             return {"query": query, "passages": [h.to_dict() for h in hits]}
 
         return await anyio.to_thread.run_sync(run)

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -326,21 +326,38 @@ class Pipeline:
         self.index()
 
     def search(self, question: str, top_k: int, timings: dict | None = None) -> list[Hit]:
-        timings = {} if timings is None else timings
-        t0 = time.perf_counter()
-        dense = self.embedder.encode_queries([question])[0] if self.retriever.uses_dense else None
-        t1 = time.perf_counter()
-        sparse = self.sparse.encode_queries([question])[0] if self.retriever.uses_sparse else None
-        t2 = time.perf_counter()
-        limit = max(top_k, self.reranker.top_n) if self.reranker else top_k
-        hits = self.store.search(self.retriever.plan(dense, sparse, limit))
-        t3 = time.perf_counter()
-        timings.update(embed_query_ms=(t1 - t0) * 1e3, sparse_query_ms=(t2 - t1) * 1e3,
-                       search_ms=(t3 - t2) * 1e3)
-        if self.reranker:
-            hits = self.reranker.rerank(question, hits, top_k)
-            timings["rerank_ms"] = (time.perf_counter() - t3) * 1e3
+        hits, took = self.search_many([question], top_k)[0]
+        if timings is not None:
+            timings.update(took)
         return hits
+
+    def search_many(self, questions: Sequence[str],
+                    top_k: int | Sequence[int]) -> list[tuple[list[Hit], dict[str, float]]]:
+        """Search several questions with one forward pass of each query encoder: short
+        queries cost the model little more together than one alone (MiniLM on 2 cores: 8
+        questions 32 ms, one 10 ms), which is how a server keeps pace with concurrent
+        clients. Returns (hits, timings) per question; the encoders' times are the batch's."""
+        ks = [top_k] * len(questions) if isinstance(top_k, int) else list(top_k)
+        t0 = time.perf_counter()
+        dense = (self.embedder.encode_queries(list(questions)) if self.retriever.uses_dense
+                 else [None] * len(questions))
+        t1 = time.perf_counter()
+        sparse = (self.sparse.encode_queries(list(questions)) if self.retriever.uses_sparse
+                  else [None] * len(questions))
+        t2 = time.perf_counter()
+        results = []
+        for question, k, d, s in zip(questions, ks, dense, sparse, strict=True):
+            t = time.perf_counter()
+            limit = max(k, self.reranker.top_n) if self.reranker else k
+            hits = self.store.search(self.retriever.plan(d, s, limit))
+            t3 = time.perf_counter()
+            timings = {"embed_query_ms": (t1 - t0) * 1e3, "sparse_query_ms": (t2 - t1) * 1e3,
+                       "search_ms": (t3 - t) * 1e3}
+            if self.reranker:
+                hits = self.reranker.rerank(question, hits, k)
+                timings["rerank_ms"] = (time.perf_counter() - t3) * 1e3
+            results.append((hits, timings))
+        return results
 
     def ask(self, question: str, top_k: int, stream: Callable[[str], None] | None = None,
             on_passages: Callable[[list[Hit]], None] | None = None) -> Response:

@@ -11,7 +11,8 @@
     GET  /                       the web page; /docs the OpenAPI page
 
 The pipeline is one object with one set of models: requests take turns on it (a lock), which
-is also what keeps an upload's writes apart from the searches. Every error is JSON in OpenAI's
+is also what keeps an upload's writes apart from the searches. Searches that arrive together
+are run as one batch (rag/server/batch.py). Every error is JSON in OpenAI's
 shape (rag/server/errors.py).
 """
 
@@ -32,6 +33,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from rag.pipeline import Pipeline
+from rag.server.batch import SearchBatcher
 from rag.server.errors import ApiError, error
 from rag.server.events import ask_events, sse
 from rag.server.uploads import UploadError, check_upload, write_upload
@@ -51,6 +53,7 @@ class Settings:
     max_upload_mb: float = 20
     max_files: int = 10
     max_top_k: int = 50
+    max_batch: int = 16  # concurrent searches run as one batch
     cors_origins: list[str] = field(default_factory=list)
 
 
@@ -69,13 +72,16 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
     from rag.mcp import build_server
 
     lock = threading.Lock()
-    mcp = build_server(pipeline, lock, settings.top_k, settings.max_top_k).streamable_http_app(
-        streamable_http_path="/mcp", host=settings.host)
+    batcher = SearchBatcher(pipeline, lock, settings.max_batch)
+    mcp = build_server(pipeline, lock, settings.top_k, settings.max_top_k,
+                       batcher).streamable_http_app(streamable_http_path="/mcp",
+                                                    host=settings.host)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
         async with mcp.router.lifespan_context(mcp):  # the MCP session manager
             yield
+        batcher.close()
 
     app = FastAPI(title="rag", summary="Questions over your documents, with citations",
                   version="0.1.0", lifespan=lifespan)
@@ -130,10 +136,9 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
 
     @app.post("/v1/search", dependencies=guarded)
     def search(body: SearchRequest) -> dict:
-        timings: dict[str, float] = {}
-        with lock:
-            hits = pipeline.search(body.query, top_k(body.top_k), timings)
-        return {"query": body.query, "passages": [h.to_dict() for h in hits], "timings_ms": timings}
+        hits, timings, batch = batcher.search(body.query, top_k(body.top_k))
+        return {"query": body.query, "passages": [h.to_dict() for h in hits],
+                "timings_ms": timings, "batch": batch}
 
     @app.post("/v1/answer", dependencies=guarded)
     def answer(body: AnswerRequest):
