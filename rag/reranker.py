@@ -93,11 +93,16 @@ class _CrossEncoderBase:
 
 
 class BgeReranker(_CrossEncoderBase):
-    """FlagEmbedding's FlagReranker (bge-reranker-v2-m3, -base, -large, or a local checkpoint)."""
+    """FlagEmbedding's FlagReranker (bge-reranker-v2-m3, -base, -large, or a local checkpoint).
+    On a CPU sentence-transformers' CrossEncoder scores the same checkpoint faster
+    (docs/benchmarks.md), so the bge presets use that; this is ``reranker=bge_flag``."""
 
     def _load(self):
         if self._model is None:
             from FlagEmbedding import FlagReranker
+            from FlagEmbedding.inference.reranker.encoder_only import base
+
+            _silence_bars(base)
 
             # fp16 on a CPU is slower and less accurate: never use it there.
             self._model = FlagReranker(str(self._path()), use_fp16=self.device != "cpu",
@@ -111,9 +116,28 @@ class BgeReranker(_CrossEncoderBase):
 
 
 class CrossEncoderReranker(_CrossEncoderBase):
-    """sentence-transformers CrossEncoder, for checkpoints FlagEmbedding does not know."""
+    """A cross-encoder checkpoint (bge-reranker, ms-marco MiniLM, one from ``rag.train``):
+    ``backend=torch`` through sentence-transformers' CrossEncoder, ``backend=onnx`` through
+    onnxruntime (``quantize=int8`` for int8 weights; rag/onnx_model.py)."""
+
+    def __init__(self, model: str, top_n: int = 20, batch_size: int = 16, max_length: int = 512,
+                 device: str = "cpu", backend: str = "torch", quantize: str | None = None,
+                 threads: int | None = None, onnx_dir: str = "data/cache/onnx") -> None:
+        super().__init__(model, top_n, batch_size, max_length, device)
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"reranker.backend={backend!r}: use torch or onnx")
+        if quantize and backend != "onnx":
+            raise ValueError("reranker.quantize needs reranker.backend=onnx")
+        self.backend, self.quantize, self.threads, self.onnx_dir = (
+            backend, quantize, threads, onnx_dir)
 
     def _load(self):
+        if self._model is None and self.backend == "onnx":
+            from rag.onnx_model import OnnxEncoder, exported
+
+            path = self._path()
+            self._model = OnnxEncoder(exported(path, self.onnx_dir, "logits", self.quantize),
+                                      path, self.max_length, self.batch_size, self.threads)
         if self._model is None:
             import torch
             from sentence_transformers import CrossEncoder
@@ -125,8 +149,14 @@ class CrossEncoderReranker(_CrossEncoderBase):
         return self._model
 
     def scores(self, query: str, texts: list[str]) -> list[float]:
-        out = self._load().predict([(query, t) for t in texts], batch_size=self.batch_size,
-                                   show_progress_bar=False)
+        pairs = [(query, t) for t in texts]
+        model = self._load()
+        if self.backend == "onnx":
+            out = np.empty(len(pairs), dtype=np.float32)
+            for rows, logits, _ in model.run(pairs):
+                out[rows] = logits[:, 0]
+        else:
+            out = model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
         return [float(s) for s in out]
 
 
@@ -164,6 +194,15 @@ class ColbertReranker(_CrossEncoderBase):
     def scores(self, query: str, texts: list[str]) -> list[float]:
         q, *passages = self.vectors([query, *texts])
         return [maxsim(q, p) for p in passages]
+
+
+def _silence_bars(module) -> None:
+    """FlagReranker draws a tqdm bar per query once the pairs outnumber a batch, and takes no
+    option to stop it: its module's tqdm becomes one that is always disabled."""
+    from tqdm import tqdm, trange
+
+    module.tqdm = lambda *args, **kwargs: tqdm(*args, **{**kwargs, "disable": True})
+    module.trange = lambda *args, **kwargs: trange(*args, **{**kwargs, "disable": True})
 
 
 def maxsim(query: np.ndarray, passage: np.ndarray) -> float:

@@ -7,7 +7,8 @@
 For each corpus and client count, a fixed number of requests to /v1/search and to /v1/answer
 (extractive): QPS, client-side p50/p99, the server's own time (p50 of the sum of timings_ms:
 query encoding + search, or the answer's total; in a batch the encoders' time is the batch's),
-its search time alone, and errors (must be 0). Then the server's RSS before and after --rss-requests more searches.
+its search time alone, and errors (must be 0). Then the server's RSS before and after
+--rss-requests more searches.
 Figures are from one run on a shared machine: compare them as ratios within the table.
 """
 
