@@ -68,9 +68,14 @@ def _from_hub(repo_id: str) -> Path:
 WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".gguf", ".onnx"}
 
 
+def cache_home() -> Path:
+    """rag's per-user cache of what is derived from weights alone (their hashes, ONNX
+    exports): shared by every project and test run on the machine."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag"
+
+
 def _hash_cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rag" / \
-        "weight-hashes.json"
+    return cache_home() / "weight-hashes.json"
 
 
 def file_digest(path: Path) -> str:

@@ -6,10 +6,10 @@ imports neither torch nor transformers (about 6 s of a cold start).
 
 A model is exported once with torch (``head="hidden"``: an encoder's last hidden state, pooled
 by the caller; ``head="logits"``: a sequence classifier, i.e. a cross-encoder) into
-``cache_dir/<model>-<weights hash>/``, and with ``quantize="int8"`` its weights are quantised
-by onnxruntime's dynamic quantisation (weights int8 per output channel; activations are
-quantised on the fly, per batch).
-Retrained weights hash differently, so a stale export is never used.
+``<cache>/<model>-<weights hash>/`` (~/.cache/rag/onnx unless ``onnx_dir`` is set): retrained
+weights hash differently, so a stale export is never used. ``quantize="int8"`` quantises the
+weights per output channel (onnxruntime's dynamic quantisation: activations are quantised on
+the fly, per batch).
 """
 
 from __future__ import annotations
@@ -21,17 +21,19 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.models import weights_signature
+from rag.models import cache_home, weights_signature
 
 QUANTIZE = (None, "int8")
 
 
-def exported(model_dir: Path, cache_dir: str | Path, head: str = "hidden",
+def exported(model_dir: Path, cache_dir: str | Path | None = None, head: str = "hidden",
              quantize: str | None = None) -> Path:
-    """The model's ONNX file (exported, then quantised, when not there yet)."""
+    """The model's ONNX file (exported, then quantised, when not there yet), under
+    ``cache_dir`` or else the user's cache (~/.cache/rag/onnx)."""
     if quantize not in QUANTIZE:
         raise ValueError(f"quantize={quantize!r}: use null (float32) or int8")
-    folder = Path(cache_dir) / f"{model_dir.name}-{weights_signature(model_dir)}"
+    root = Path(cache_dir) if cache_dir else cache_home() / "onnx"
+    folder = root / f"{model_dir.name}-{weights_signature(model_dir)}"
     fp32 = folder / f"{head}.onnx"
     if not fp32.exists():
         _export(model_dir, fp32, head)

@@ -122,7 +122,7 @@ class CrossEncoderReranker(_CrossEncoderBase):
 
     def __init__(self, model: str, top_n: int = 20, batch_size: int = 16, max_length: int = 512,
                  device: str = "cpu", backend: str = "torch", quantize: str | None = None,
-                 threads: int | None = None, onnx_dir: str = "data/cache/onnx") -> None:
+                 threads: int | None = None, onnx_dir: str | None = None) -> None:
         super().__init__(model, top_n, batch_size, max_length, device)
         if backend not in ("torch", "onnx"):
             raise ValueError(f"reranker.backend={backend!r}: use torch or onnx")

@@ -243,6 +243,38 @@ def test_a_traversal_name_is_written_inside_the_upload_folder(client, server):
     client.delete("/v1/documents/uploads/outside.md")
 
 
+def test_concurrent_searches_are_batched_and_answered_as_alone(client):
+    asked = [QUESTION, "How often should I descale?", "How many days of paid annual leave?",
+             "一线城市出差住宿每晚可以报销多少钱？", "Who approves travel?", "grind size",
+             "warranty registration", "password rotation"]
+    alone = {q: client.post("/v1/search", json={"query": q, "top_k": 3 + i % 3}).json()
+             for i, q in enumerate(asked)}
+    for attempt in range(3):  # the batch a request lands in depends on timing
+        start = threading.Barrier(len(asked))
+        together: dict[str, dict] = {}
+
+        def ask(i: int, q: str) -> None:
+            with httpx.Client(base_url=str(client.base_url), timeout=60) as c:
+                start.wait()
+                together[q] = c.post("/v1/search", json={"query": q, "top_k": 3 + i % 3}).json()
+
+        threads = [threading.Thread(target=ask, args=(i, q)) for i, q in enumerate(asked)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for q in asked:  # each its own passages, its own top_k, as when asked alone
+            assert [p["id"] for p in together[q]["passages"]] == \
+                [p["id"] for p in alone[q]["passages"]]
+            assert [p["score"] for p in together[q]["passages"]] == pytest.approx(
+                [p["score"] for p in alone[q]["passages"]], abs=1e-4)
+        if max(r["batch"] for r in together.values()) > 1:
+            break
+    else:
+        pytest.fail("eight simultaneous searches never shared a batch")
+    assert all(r["batch"] == 1 for r in alone.values())
+
+
 def test_uploads_while_queries_run_lose_and_duplicate_nothing(client):
     before = points(client)
     failures: list[str] = []

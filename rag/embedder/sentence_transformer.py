@@ -37,7 +37,7 @@ class SentenceTransformerEmbedder:
         backend: str = "torch",
         quantize: str | None = None,
         threads: int | None = None,
-        onnx_dir: str = "data/cache/onnx",
+        onnx_dir: str | None = None,
     ) -> None:
         if backend not in ("torch", "onnx"):
             raise ValueError(f"embedder.backend={backend!r}: use torch or onnx")

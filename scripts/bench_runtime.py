@@ -1,0 +1,206 @@
+"""Encoder runtimes: torch vs ONNX float32 vs ONNX int8, each in its own process.
+
+    python scripts/bench_runtime.py encoders --queries 500 --chunks 2000
+    python scripts/bench_runtime.py settings --chunks 2000     # ONNX threads x batch size
+    python scripts/bench_runtime.py cold --repeats 5           # rag.query, process start to answer
+    python scripts/bench_runtime.py rerankers --queries 200    # FlagReranker, CrossEncoder, ONNX
+
+encoders: per runtime, a fresh process loads the model (the ONNX file exported beforehand, so
+start-up is what a user sees from the second run on), encodes --queries InsuranceQA en test
+questions one at a time (p50 ms) and --chunks InsuranceQA en chunk texts in the pipeline's
+block calls (chunks/s), and reports its peak RSS and whether torch was imported.
+rerankers: one cross-encoder checkpoint (MiniLM-L6's encoder under a seeded head: the shape of
+cross-encoder/ms-marco-MiniLM-L6-v2, which no registry ships) scoring each question's top 20
+InsuranceQA passages: p50 ms per question, and each runtime's agreement with torch's scores.
+cold: `python -m rag.query` on the sample, wall time from process start to exit, per runtime
+(the index built first). Figures are medians in one run on a shared machine: compare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RUNTIMES = {
+    "torch": [],
+    "onnx fp32": ["embedder.backend=onnx"],
+    "onnx int8": ["embedder.backend=onnx", "embedder.quantize=int8"],
+}
+QUESTION = "How long is the warranty on the espresso machine?"
+
+
+def embedder(*overrides: str):
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    return instantiate(cfg.embedder)
+
+
+def measure(overrides: list[str], n_queries: int, n_chunks: int) -> dict:
+    """In this process: load, query p50, chunks/s, peak RSS."""
+    from scripts.bench import chunk_texts, questions
+
+    asked, texts = questions(n_queries), chunk_texts(n_chunks)
+    start = time.perf_counter()
+    model = embedder(*overrides)
+    model.warm_up()
+    load_s = time.perf_counter() - start
+    for q in asked[:20]:
+        model.encode_queries([q])
+    ms = []
+    for q in asked:
+        t = time.perf_counter()
+        model.encode_queries([q])
+        ms.append((time.perf_counter() - t) * 1e3)
+    block = max(model.batch_size, 1) * 16  # as Pipeline.block_size
+    t = time.perf_counter()
+    for i in range(0, len(texts), block):
+        model.encode_documents(texts[i : i + block])
+    index_s = time.perf_counter() - t
+    return {"load s": load_s, "query p50 ms": statistics.median(ms),
+            "query p95 ms": sorted(ms)[int(0.95 * len(ms))],
+            "chunks/s": len(texts) / index_s,
+            "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "torch imported": "torch" in sys.modules}
+
+
+def child(overrides: list[str], n_queries: int, n_chunks: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "one", *overrides, "--queries",
+                          str(n_queries), "--chunks", str(n_chunks)],
+                         capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        sys.exit(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_encoders(n_queries: int, n_chunks: int) -> list[dict]:
+    for overrides in RUNTIMES.values():  # export (and quantise) before anything is timed
+        embedder(*overrides).encode_queries(["warm"])
+    rows = []
+    for name, overrides in RUNTIMES.items():
+        rows.append({"model": "all-MiniLM-L6-v2", "runtime": name, **child(
+            overrides, n_queries, n_chunks)})
+        print(json.dumps(rows[-1]), file=sys.stderr)
+    torch_row = rows[0]
+    for r in rows:
+        r["query / torch"] = r["query p50 ms"] / torch_row["query p50 ms"]
+        r["chunks/s / torch"] = r["chunks/s"] / torch_row["chunks/s"]
+    return rows
+
+
+def bench_settings(n_chunks: int, n_queries: int) -> list[dict]:
+    rows = []
+    for quantize in ("null", "int8"):
+        for threads in (1, 2):
+            for batch in (8, 32, 128):
+                overrides = ["embedder.backend=onnx", f"embedder.quantize={quantize}",
+                             f"embedder.threads={threads}", f"embedder.batch_size={batch}"]
+                row = child(overrides, n_queries, n_chunks)
+                rows.append({"quantize": quantize, "threads": threads, "batch": batch,
+                             "query p50 ms": row["query p50 ms"], "chunks/s": row["chunks/s"]})
+                print(json.dumps(rows[-1]), file=sys.stderr)
+    return rows
+
+
+def bench_cold(repeats: int) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "RAG_DATA_DIR": tmp}
+        for name, overrides in RUNTIMES.items():
+            command = [sys.executable, "-m", "rag.query", QUESTION, "progress=false", *overrides]
+            subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)  # index
+            walls = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                out = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True,
+                                     text=True)
+                walls.append(time.perf_counter() - t)
+            rows.append({"runtime": name, "command": "python -m rag.query (sample)",
+                         "runs": repeats, "wall s p50": statistics.median(walls),
+                         "answer cites": "[2]" in out.stdout or "[1]" in out.stdout})
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    for r in rows:
+        r["wall / torch"] = r["wall s p50"] / rows[0]["wall s p50"]
+    return rows
+
+
+RERANKERS = {
+    "FlagReranker (torch)": ("rag.reranker.BgeReranker", {}),
+    "CrossEncoder (torch)": ("rag.reranker.CrossEncoderReranker", {}),
+    "CrossEncoder onnx fp32": ("rag.reranker.CrossEncoderReranker", {"backend": "onnx"}),
+    "CrossEncoder onnx int8": ("rag.reranker.CrossEncoderReranker",
+                               {"backend": "onnx", "quantize": "int8"}),
+}
+
+
+def bench_rerankers(n_queries: int) -> list[dict]:
+    from hydra.utils import get_class
+    from scipy.stats import spearmanr
+
+    from scripts.bench import beir_pipeline, questions
+    from tests.test_onnx import minilm_cross_encoder
+
+    asked = questions(n_queries)
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = minilm_cross_encoder(Path(tmp) / "ce")
+        pipeline = beir_pipeline(ROOT / "data" / "datasets" / "insuranceqa_en" / "corpus.jsonl",
+                                 ROOT / "data", "retriever=dense", "embedder.backend=torch",
+                                 f"paths.index={Path(tmp) / 'index'}")
+        pipeline.open_index(build_if_missing=True)  # vectors from the embedding cache
+        candidates = [[h.payload["text"] for h in pipeline.search(q, 20)] for q in asked]
+        pipeline.close()
+        rows, reference = [], None
+        for name, (target, kwargs) in RERANKERS.items():
+            reranker = get_class(target)(str(checkpoint), top_n=20, max_length=512, **kwargs)
+            reranker.scores(asked[0], candidates[0])  # load (and export) before timing
+            ms, scores = [], []
+            for q, texts in zip(asked, candidates, strict=True):
+                t = time.perf_counter()
+                scores.append(reranker.scores(q, texts))
+                ms.append((time.perf_counter() - t) * 1e3)
+            reference = reference or scores
+            rho = statistics.median(spearmanr(a, b).statistic
+                                    for a, b in zip(scores, reference, strict=True))
+            rows.append({"reranker": name, "questions": len(asked), "pairs": 20,
+                         "p50 ms": statistics.median(ms), "Spearman vs first (median)": rho})
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    for r in rows:
+        r["p50 / CrossEncoder torch"] = r["p50 ms"] / rows[1]["p50 ms"]
+    return rows
+
+
+def main() -> None:
+    from scripts.bench import markdown
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=["encoders", "settings", "cold", "rerankers", "one"])
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--chunks", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    if args.what == "one":
+        print(json.dumps(measure(args.overrides, args.queries, args.chunks)))
+        return
+    rows = (bench_encoders(args.queries, args.chunks) if args.what == "encoders"
+            else bench_settings(args.chunks, args.queries) if args.what == "settings"
+            else bench_rerankers(args.queries) if args.what == "rerankers"
+            else bench_cold(args.repeats))
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
