@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
-.PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench help
+.PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench runtime-report help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
@@ -21,7 +21,8 @@ help:
 	@echo "make eval-report-zh   re-run the committed Chinese comparison with e5-small (long)"
 	@echo "make answers-report   tune the extractive answerer, then compare answerers on the gold sets (long)"
 	@echo "make finetune-report  train an MRL embedder and a reranker, compare with the base (long)"
-	@echo "make bench            speed: indexing vs the raw model, query latency, llama-index peer"
+	@echo "make bench            speed: indexing, query latency, llama-index peer, serving, runtimes"
+	@echo "make runtime-report   encoder runtimes (torch, ONNX, ONNX int8) on InsuranceQA en test (long)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -104,6 +105,14 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500
 	$(PY) scripts/bench.py peer --passages 8000 --queries 500
 	$(PY) scripts/bench_serve.py --chunks 0 100000 --clients 1 8 32 --requests 1000
+	$(PY) scripts/bench_runtime.py encoders --queries 500 --chunks 2000
+	$(PY) scripts/bench_runtime.py settings --queries 200 --chunks 2000
+	$(PY) scripts/bench_runtime.py rerankers --queries 200
+	$(PY) scripts/bench_runtime.py cold --repeats 5
+
+# Encoder runtimes' quality on InsuranceQA en test: torch vs ONNX float32 vs ONNX int8.
+runtime-report: data
+	bash scripts/runtime_report.sh
 
 # Trains on InsuranceQA train (2 x 30 min), evaluates on its test questions.
 finetune-report: data

