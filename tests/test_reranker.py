@@ -169,3 +169,13 @@ def test_tail_scores_are_shifted_below_a_head_on_another_scale():
     assert [h.score for h in out] == sorted((h.score for h in out), reverse=True)
     assert out[3].score < out[2].score == -7.0
     assert [h.payload["retrieval_score"] for h in out[3:]] == [0.87, 0.86, 0.85]
+
+
+def test_flag_reranker_draws_no_bar_per_query(cross_encoder, capfd):
+    # FlagReranker shows tqdm bars once the pairs outnumber a batch: per query, in a CLI
+    reranker = BgeReranker(str(cross_encoder), top_n=20, batch_size=2, max_length=64)
+    hits = [Hit(f"id{i}", 1.0, {"text": TEXTS[i % len(TEXTS)]}) for i in range(12)]
+    capfd.readouterr()
+    assert len(reranker.rerank(QUERY, hits, top_k=5)) == 5
+    err = capfd.readouterr().err
+    assert "Compute Scores" not in err and "pre tokenize" not in err and "it/s" not in err
