@@ -101,13 +101,13 @@ def questions(n: int) -> list[str]:
     return [r["text"] for r in rows if r["_id"].startswith("test-")][:n]
 
 
-def scaled_corpus(n: int, folder: Path, data: Path) -> Path:
+def scaled_corpus(n: int, folder: Path, data: Path, *overrides: str) -> Path:
     """n chunk texts with their MiniLM vectors in the embedding cache: real chunks first, then
     copies ("text [k]") whose vectors are the original's plus noise, re-normalised."""
     from rag.embedder.cache import EmbeddingCache, text_hash
 
     texts = chunk_texts(n)
-    probe = beir_pipeline(write_corpus(texts, folder), data)
+    probe = beir_pipeline(write_corpus(texts, folder), data, *overrides)
     vectors = probe.embed_documents(texts)  # from the shared cache after a first run
     copies = [f"{texts[k % len(texts)]} [{k // len(texts) + 1}]"
               for k in range(max(0, n - len(texts)))]

