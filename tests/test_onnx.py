@@ -157,3 +157,12 @@ def test_a_retrained_model_is_exported_again(tmp_path, onnx_dir):
                                     onnx_dir=str(onnx_dir))
     assert reranker.scores(QUERY, TEXTS) == pytest.approx(
         reference_scores(path, [(QUERY, t) for t in TEXTS]), abs=1e-4)
+
+
+def test_an_int8_query_gets_the_same_vector_alone_and_in_a_batch(onnx_dir):
+    # int8 activations take one range per batch: queries run one at a time so that a server
+    # batching concurrent searches returns what each would get alone
+    int8 = onnx_minilm(onnx_dir, "int8")
+    batch = int8.encode_queries(MIXED)
+    alone = np.stack([int8.encode_queries([q])[0] for q in MIXED])
+    assert np.array_equal(batch, alone)
