@@ -89,6 +89,8 @@ class SentenceTransformerEmbedder:
         # cache and index. Torch's settings hash as before, so existing indexes stay valid.
         runtime = {"backend": self.backend, "quantize": self.quantize} if (
             self.backend != "torch") else {}
+        if self.quantize:  # one text per pass: vectors no longer depend on the batch
+            runtime["per_text"] = True
         return fingerprint(
             "st", self.model,
             {"query_prompt": self.query_prompt, "document_prompt": self.document_prompt,
