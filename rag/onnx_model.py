@@ -26,6 +26,16 @@ from rag.models import cache_home, weights_signature
 QUANTIZE = (None, "int8")
 
 
+def check_runtime(stage: str, backend: str, quantize: str | None) -> None:
+    """A stage's backend / quantize settings, refused with the fix before anything loads."""
+    if backend not in ("torch", "onnx"):
+        raise ValueError(f"{stage}.backend={backend!r}: use torch or onnx")
+    if quantize and backend != "onnx":
+        raise ValueError(f"{stage}.quantize needs {stage}.backend=onnx")
+    if quantize not in QUANTIZE:
+        raise ValueError(f"{stage}.quantize={quantize!r}: use null (float32) or int8")
+
+
 def exported(model_dir: Path, cache_dir: str | Path | None = None, head: str = "hidden",
              quantize: str | None = None) -> Path:
     """The model's ONNX file (exported, then quantised, when not there yet), under

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.models import resolve_model
+from rag.onnx_model import check_runtime
 from rag.store import Hit, sort_hits
 
 
@@ -124,10 +125,7 @@ class CrossEncoderReranker(_CrossEncoderBase):
                  device: str = "cpu", backend: str = "torch", quantize: str | None = None,
                  threads: int | None = None, onnx_dir: str | None = None) -> None:
         super().__init__(model, top_n, batch_size, max_length, device)
-        if backend not in ("torch", "onnx"):
-            raise ValueError(f"reranker.backend={backend!r}: use torch or onnx")
-        if quantize and backend != "onnx":
-            raise ValueError("reranker.quantize needs reranker.backend=onnx")
+        check_runtime("reranker", backend, quantize)
         self.backend, self.quantize, self.threads, self.onnx_dir = (
             backend, quantize, threads, onnx_dir)
 

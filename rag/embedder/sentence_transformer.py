@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.embedder import declared_dim, fingerprint, normalize, quiet_loading
 from rag.models import resolve_model
+from rag.onnx_model import check_runtime
 
 
 class SentenceTransformerEmbedder:
@@ -39,10 +40,7 @@ class SentenceTransformerEmbedder:
         threads: int | None = None,
         onnx_dir: str | None = None,
     ) -> None:
-        if backend not in ("torch", "onnx"):
-            raise ValueError(f"embedder.backend={backend!r}: use torch or onnx")
-        if quantize and backend != "onnx":
-            raise ValueError("embedder.quantize needs embedder.backend=onnx")
+        check_runtime("embedder", backend, quantize)
         self.backend, self.quantize, self.threads, self.onnx_dir = (
             backend, quantize, threads, onnx_dir)
         self.model = model
