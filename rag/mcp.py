@@ -26,7 +26,6 @@ def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50
     import anyio
     from mcp.server.mcpserver import MCPServer
 
-
     server = MCPServer("rag", instructions=(
         "Search and answer questions over the documents indexed by rag. `answer` quotes the "
         "passages and numbers its citations [n]; `search` returns the passages only."))

@@ -109,7 +109,7 @@ class OnnxEncoder:
     """One ONNX session and the model's own tokenizer.json."""
 
     def __init__(self, path: Path, model_dir: Path, max_length: int, batch_size: int = 32,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, quantized: bool = False) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -124,7 +124,10 @@ class OnnxEncoder:
         self.tokenizer.no_padding()  # padded here, per batch of similar lengths
         self.tokenizer.enable_truncation(max_length)
         self.pad_id = _pad_id(model_dir, self.tokenizer)
-        self.batch_size = batch_size
+        # int8 activations are quantised with one range per batch: a text's output would
+        # depend on the texts batched with it (a server's concurrent queries, a corpus's
+        # neighbours), so a quantised model runs one text at a time
+        self.batch_size = 1 if quantized else batch_size
 
     def run(self, items: Sequence[str | tuple[str, str]]
             ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:

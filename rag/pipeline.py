@@ -333,10 +333,10 @@ class Pipeline:
 
     def search_many(self, questions: Sequence[str],
                     top_k: int | Sequence[int]) -> list[tuple[list[Hit], dict[str, float]]]:
-        """Search several questions with one forward pass of each query encoder: short
-        queries cost the model little more together than one alone (MiniLM on 2 cores: 8
-        questions 32 ms, one 10 ms), which is how a server keeps pace with concurrent
-        clients. Returns (hits, timings) per question; the encoders' times are the batch's."""
+        """Search several questions with one call of each query encoder (one forward pass
+        for a float model; an int8 ONNX model runs them one by one, rag/onnx_model.py): how a
+        server keeps pace with concurrent clients (rag/server/batch.py). Returns (hits,
+        timings) per question; the encoders' times are the batch's."""
         ks = [top_k] * len(questions) if isinstance(top_k, int) else list(top_k)
         t0 = time.perf_counter()
         dense = (self.embedder.encode_queries(list(questions)) if self.retriever.uses_dense

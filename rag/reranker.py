@@ -135,8 +135,8 @@ class CrossEncoderReranker(_CrossEncoderBase):
 
             path = self._path()
             self._model = OnnxEncoder(exported(path, self.onnx_dir, "logits", self.quantize),
-                                      path, self.max_length,
-                                      1 if self.quantize else self.batch_size, self.threads)
+                                      path, self.max_length, self.batch_size, self.threads,
+                                      quantized=self.quantize is not None)
         if self._model is None:
             import torch
             from sentence_transformers import CrossEncoder

@@ -134,12 +134,9 @@ class _OnnxSentenceModel:
             raise ValueError("embedder.append_eos is not supported by backend=onnx")
         max_length = embedder.max_length or _read(path / "sentence_bert_config.json").get(
             "max_seq_length") or 512
-        # int8 activations are quantised with one range per batch: a text's vector would depend
-        # on the texts batched with it (a server's concurrent queries, a corpus's neighbours),
-        # so int8 runs one text at a time and every text gets one vector
-        batch = 1 if embedder.quantize else embedder.batch_size
         self.encoder = OnnxEncoder(exported(path, embedder.onnx_dir, "hidden", embedder.quantize),
-                                   path, max_length, batch, embedder.threads)
+                                   path, max_length, embedder.batch_size, embedder.threads,
+                                   quantized=embedder.quantize is not None)
 
     def encode(self, texts: list[str], prompt: str | None, role: str) -> np.ndarray:
         if prompt is None:  # the model's own prompt for the role, as encode_query does
