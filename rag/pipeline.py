@@ -12,9 +12,10 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from omegaconf import DictConfig
@@ -90,8 +91,61 @@ def _progress(iterable, enabled: bool, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
+@dataclass
+class SourceRead:
+    """One source's documents, chunked, and what of it was skipped."""
+
+    documents: int = 0
+    chunks: list[Chunk] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def read_source(corpus: Corpus, chunker: Chunker, source: str) -> SourceRead:
+    """Read and chunk one source: the unit of reading work, in this process or a Ray task."""
+    got = SourceRead()
+    try:
+        for item in corpus.load(source):
+            if isinstance(item, Skipped):  # one page of a PDF
+                got.skipped.append(item)
+                continue
+            got.documents += 1
+            got.chunks.extend(chunker.split([item]))
+    except UnreadableError as exc:
+        return SourceRead(skipped=[*got.skipped, Skipped(source, str(exc))])
+    return got
+
+
 def _source(doc_id: str) -> str:
     return doc_id.split("#page=", 1)[0]
+
+
+class Runner(Protocol):
+    """Where indexing work runs when not in this process (conf/runner; rag/ray_runner.py)."""
+
+    block_size: int  # chunks embedded per round trip
+
+    def read(self, corpus: Corpus, chunker: Chunker,
+             sources: Sequence[str]) -> Iterator[tuple[str, SourceRead]]: ...
+    def encode_documents(self, texts: list[str]) -> np.ndarray: ...
+    def close(self) -> None: ...
+
+
+def _runner(cfg: DictConfig) -> Runner | None:
+    if cfg.get("runner", "local") == "local":
+        return None
+    if cfg.runner != "ray":
+        raise ValueError(f"runner={cfg.runner!r}: choose runner=local or runner=ray")
+    import importlib.util
+
+    from omegaconf import OmegaConf
+
+    if importlib.util.find_spec("ray") is None:
+        raise ValueError("runner=ray needs Ray: pip install -e '.[ray]' (or pip install "
+                         "ray==2.60.0)")
+    from rag.ray_runner import RayRunner
+
+    return RayRunner(embedder=OmegaConf.to_container(cfg.embedder, resolve=True),
+                     progress=cfg.progress, **cfg.ray)
 
 
 class Pipeline:
@@ -99,7 +153,7 @@ class Pipeline:
                  sparse: SparseEncoder | None, store: Store, retriever: Retriever,
                  cache_dir: str, batch_size: int = 256, progress: bool = True,
                  reranker: Reranker | None = None, answerer: Answerer | None = None,
-                 lock_timeout: float = 0) -> None:
+                 lock_timeout: float = 0, runner: Runner | None = None) -> None:
         self.corpus = corpus
         self.chunker = chunker
         self.embedder = embedder
@@ -112,13 +166,15 @@ class Pipeline:
         self.batch_size = batch_size
         self.progress = progress
         self.lock_timeout = lock_timeout
+        self.runner = runner  # None: read, chunk and embed in this process
         self._warm = False
         self._open_name: str | None = None  # the collection this pipeline holds open
         if answerer is not None and hasattr(answerer, "use"):
             # an answerer that reads with the pipeline's models gets them, not copies
             answerer.use(embedder=embedder, reranker=reranker)
         # Texts embedded per call: large calls let the model sort by length and pad less.
-        self.block_size = max(getattr(embedder, "batch_size", 32), 1) * 16
+        self.block_size = (runner.block_size if runner else
+                           max(getattr(embedder, "batch_size", 32), 1) * 16)
         if retriever.uses_sparse and sparse is None:
             raise ValueError(f"retriever mode {retriever.mode!r} needs a sparse encoder: "
                              f"set sparse=bm25 (or splade), or retriever=dense")
@@ -136,6 +192,7 @@ class Pipeline:
             progress=cfg.progress, lock_timeout=cfg.get("lock_timeout", 0),
             reranker=instantiate(cfg.reranker) if cfg.get("reranker") else None,
             answerer=instantiate(cfg.answerer) if cfg.get("answerer") else None,
+            runner=_runner(cfg),
         )
 
     @property
@@ -210,24 +267,18 @@ class Pipeline:
         stored = self.store.ids()
         current: set[str] = set()
         block: list[Chunk] = []
-        bar = _progress(sources, self.progress, desc="index", unit="file")
-        for source in bar:
-            try:
-                read = 0
-                for item in self.corpus.load(source):
-                    if isinstance(item, Skipped):  # one page of a PDF
-                        report.skipped.append(item)
-                        continue
-                    read += 1
-                    for chunk in self.chunker.split([item]):
-                        if chunk.point_id not in current:
-                            current.add(chunk.point_id)
-                            if chunk.point_id not in stored:
-                                block.append(chunk)
-                report.documents += read
-                report.files += read > 0
-            except UnreadableError as exc:
-                report.skipped.append(Skipped(source, str(exc)))
+        reads = (self.runner.read(self.corpus, self.chunker, sources) if self.runner
+                 else ((s, read_source(self.corpus, self.chunker, s)) for s in sources))
+        bar = _progress(reads, self.progress, desc="index", unit="file", total=len(sources))
+        for _, got in bar:
+            report.skipped.extend(got.skipped)
+            report.documents += got.documents
+            report.files += got.documents > 0
+            for chunk in got.chunks:
+                if chunk.point_id not in current:
+                    current.add(chunk.point_id)
+                    if chunk.point_id not in stored:
+                        block.append(chunk)
             if len(block) >= self.block_size:
                 self._write(block, report)
                 block = []
@@ -298,7 +349,7 @@ class Pipeline:
                             total=len(missing))
             for i in range(0, len(missing), batch):
                 part = missing[i : i + batch]
-                vecs = self.embedder.encode_documents(part)
+                vecs = (self.runner or self.embedder).encode_documents(part)
                 cache.put(part, vecs)
                 found.update(zip((text_hash(t) for t in part), vecs, strict=True))
                 if bar is not None:
@@ -411,3 +462,5 @@ class Pipeline:
     def close(self) -> None:
         self._open_name = None
         self.store.close()
+        if self.runner is not None:
+            self.runner.close()

@@ -75,12 +75,21 @@ def _args(cls, t: DictConfig, out: Path):
     )
 
 
+def model_prompts(model) -> tuple[str | None, str | None]:
+    """The bi-encoder's own query and document prompts (e5: "query: " / "passage: "). Mining
+    and training without them would tune the model on inputs it never sees at search time."""
+    prompts = model.prompts or {}
+    return prompts.get("query"), prompts.get("document") or prompts.get("passage")
+
+
 def _mine(pairs, model, t: DictConfig, output_format: str):
     from sentence_transformers.util import mine_hard_negatives
 
+    query_prompt, document_prompt = model_prompts(model)
     return mine_hard_negatives(
         pairs, model, num_negatives=t.hard_negatives, range_min=t.mine_range[0],
         range_max=t.mine_range[1], sampling_strategy="top", batch_size=t.batch_size,
+        query_prompt=query_prompt, corpus_prompt=document_prompt,
         output_format=output_format, use_faiss=False, verbose=False)
 
 
@@ -100,11 +109,19 @@ def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out
     pairs = Dataset.from_dict({"anchor": anchors, "positive": positives})
     if t.hard_negatives:
         pairs = _mine(pairs, model, t, "triplet")
+    if t.freeze_embeddings:
+        # multilingual models: tokens only Chinese training touches would drift away from the
+        # words they share a space with in other languages; also a fifth of the optimizer state
+        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
     dims = [d for d in t.dims if d <= model.get_embedding_dimension()]
     loss = losses.MatryoshkaLoss(model, losses.MultipleNegativesRankingLoss(model),
                                  matryoshka_dims=dims)
     args = _args(SentenceTransformerTrainingArguments, t, out)
     args.batch_sampler = BatchSamplers.NO_DUPLICATES  # a duplicate is a false in-batch negative
+    query_prompt, document_prompt = model_prompts(model)
+    if query_prompt or document_prompt:
+        args.prompts = {"anchor": query_prompt or "", "positive": document_prompt or "",
+                        "negative": document_prompt or ""}
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss,
                                          callbacks=[_time_budget(deadline)])
     return model, trainer, len(pairs)

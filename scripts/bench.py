@@ -3,6 +3,8 @@
     python scripts/bench.py index --chunks 10000 --repeats 3
     python scripts/bench.py query --chunks 10000 100000 --queries 500
     python scripts/bench.py peer --passages 8000 --queries 500
+    python scripts/bench.py ray --chunks 4000 --repeats 3
+    python scripts/bench.py footprint --chunks 10000 31115
 
 Data: InsuranceQA en (``make data``) chunk texts; beyond its 31,115 chunks the query benchmark
 adds copies of real chunks whose vectors are the originals' plus small noise (re-normalised),
@@ -91,6 +93,77 @@ def bench_index(n: int, repeats: int) -> dict:
     raw, rag = statistics.median(raw_s), statistics.median(rag_s)
     return {"chunks": len(texts), "raw_s": raw, "rag_s": rag, "overhead": rag / raw,
             "chunks_per_s": len(texts) / rag, "peak_rss_mb": max(peak), "repeats": repeats}
+
+
+# ---- Ray ---------------------------------------------------------------------------------
+
+RAY_SETTINGS = {
+    "one process": (),
+    "ray, 1 actor x 2 CPUs": ("runner=ray", "ray.actors=1", "ray.cpus_per_actor=2"),
+    "ray, 2 actors x 1 CPU": ("runner=ray", "ray.actors=2", "ray.cpus_per_actor=1"),
+}
+
+
+def bench_ray(n: int, repeats: int) -> list[dict]:
+    """rag.index with runner=ray against one process on the same cores and chunks, a fresh
+    cache each run, the order of the settings alternating between repeats. The actors are
+    started and warmed before the clock starts (start-up is reported on its own)."""
+    import os
+
+    import ray
+
+    texts = chunk_texts(n)
+    cores = os.cpu_count() or 1
+    ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False,
+             object_store_memory=512 << 20, configure_logging=False)
+    seconds: dict[str, list[float]] = {k: [] for k in RAY_SETTINGS}
+    starts: dict[str, list[float]] = {k: [] for k in RAY_SETTINGS}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = write_corpus(texts, Path(tmp) / "corpus")
+            for r in range(repeats):
+                names = list(RAY_SETTINGS) if r % 2 == 0 else list(reversed(RAY_SETTINGS))
+                for i, name in enumerate(names):
+                    pipeline = beir_pipeline(corpus, Path(tmp) / f"run{r}-{i}",
+                                             *RAY_SETTINGS[name])
+                    start = time.perf_counter()
+                    (pipeline.runner or pipeline.embedder).encode_documents(texts[:64])
+                    starts[name].append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    report = pipeline.index()
+                    seconds[name].append(time.perf_counter() - start)
+                    assert report.points == len(texts) == report.encoded, report
+                    pipeline.close()
+    finally:
+        ray.shutdown()
+    one = statistics.median(seconds["one process"])
+    rows = []
+    for name, args in RAY_SETTINGS.items():
+        s = statistics.median(seconds[name])
+        actors = int(dict(a.split("=") for a in args).get("ray.actors", 1)) if args else 1
+        rows.append({"setting": name, "cores": cores, "chunks": len(texts), "index_s": s,
+                     "chunks/s": len(texts) / s, "chunks/s per actor": len(texts) / s / actors,
+                     "time vs one process": s / one,
+                     "start_s": statistics.median(starts[name]), "repeats": repeats})
+    return rows
+
+
+def bench_footprint(n: int, data: Path) -> dict:
+    """Disk per chunk of the default index (edge, hybrid: 384-d float dense + BM25 + payload),
+    vectors from the embedding cache: what docs/scaling.md multiplies by 10M and 100M."""
+    texts = chunk_texts(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = write_corpus(texts, Path(tmp) / "corpus")
+        pipeline = beir_pipeline(corpus, Path(tmp), f"paths.cache={data / 'cache'}")
+        report = pipeline.index()
+        pipeline.close()
+        folder = Path(tmp) / "index"
+        disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        sample = [json.dumps(c.payload(), ensure_ascii=False).encode()
+                  for c in pipeline.chunker.split(pipeline.corpus.read()[0][:2000])]
+    return {"chunks": report.points, "encoded": report.encoded, "disk_MB": disk / 1e6,
+            "disk B/chunk": disk / report.points,
+            "payload JSON B/chunk": statistics.mean(len(p) for p in sample)}
 
 
 # ---- queries -----------------------------------------------------------------------------
@@ -318,7 +391,7 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["index", "query", "peer"])
+    parser.add_argument("what", choices=["index", "query", "peer", "ray", "footprint"])
     parser.add_argument("--chunks", type=int, nargs="+", default=[10000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--queries", type=int, default=500)
@@ -339,6 +412,10 @@ def main(argv: list[str] | None = None) -> None:
     for n in args.chunks if args.what != "peer" else []:
         if args.what == "index":
             rows.append(bench_index(n, args.repeats))
+        elif args.what == "ray":
+            rows.extend(bench_ray(n, args.repeats))
+        elif args.what == "footprint":
+            rows.append(bench_footprint(n, Path(args.data)))
         else:
             rows.extend(bench_query(n, args.queries, Path(args.data), args.local_queries))
     print(markdown(rows))

@@ -314,3 +314,37 @@ def test_quantized_search_is_used_rescored_and_sized(tmp_path):
                                                  "needs quantization=int8"):
         EdgeStore(str(tmp_path / "float"), quantization="int8").open(
             IndexSpec("q", dim, None, None, quantization="int8"))
+
+
+def test_qdrant_cluster_layout_is_set_when_the_collection_is_created(monkeypatch, data):
+    """shard_number, replication_factor and write_consistency_factor reach Qdrant's
+    create_collection (local mode accepts and drops them: a multi-node cluster does not run
+    here); on-disk vectors are kept by local mode too and read back."""
+    from rag.store import DENSE_MRL
+
+    store = QdrantClientStore(location=":memory:", shard_number=6, replication_factor=2,
+                              write_consistency_factor=2, on_disk=True, on_disk_payload=True)
+    client, created = store._connect(), []
+    create = client.create_collection
+    monkeypatch.setattr(client, "create_collection",
+                        lambda *a, **k: created.append(k) or create(*a, **k))
+    store.open(SPEC)
+    store.upsert(data["points"][:10])
+    layout = {k: created[0].get(k) for k in ("shard_number", "replication_factor",
+                                             "write_consistency_factor", "on_disk_payload")}
+    assert layout == {"shard_number": 6, "replication_factor": 2,
+                      "write_consistency_factor": 2, "on_disk_payload": True}
+    vectors = client.get_collection(SPEC.name).config.params.vectors
+    assert vectors[DENSE].on_disk and vectors[DENSE_MRL].on_disk
+    assert store.count() == 10
+    store.open(SPEC)  # an existing collection is opened, not created again
+    assert len(created) == 1
+    store.close()
+
+    default = QdrantClientStore(location=":memory:")
+    client, created = default._connect(), []
+    create = client.create_collection
+    monkeypatch.setattr(client, "create_collection",
+                        lambda *a, **k: created.append(k) or create(*a, **k))
+    default.open(SPEC)
+    assert not {"shard_number", "replication_factor", "on_disk_payload"} & created[0].keys()

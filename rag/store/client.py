@@ -41,6 +41,11 @@ class QdrantClientStore:
         quantization: str | None = None,
         rescore: bool = True,
         oversampling: float = 2.0,
+        shard_number: int | None = None,
+        replication_factor: int | None = None,
+        write_consistency_factor: int | None = None,
+        on_disk: bool = False,
+        on_disk_payload: bool | None = None,
     ) -> None:
         check_quantization(quantization)
         if quantization and url is None:
@@ -59,6 +64,11 @@ class QdrantClientStore:
         self.hnsw_ef = hnsw_ef
         self.tie_margin = tie_margin
         self.timeout = timeout
+        # a cluster's layout, used when the collection is created (null: the server's default)
+        self.cluster = {"shard_number": shard_number, "replication_factor": replication_factor,
+                        "write_consistency_factor": write_consistency_factor,
+                        "on_disk_payload": on_disk_payload}
+        self.on_disk = on_disk
         self._client = None
         self._count: int | None = None  # None: changed since last counted
         self.where = self.location_name  # with the collection's name once open
@@ -102,11 +112,13 @@ class QdrantClientStore:
             if spec.dim:
                 vectors[DENSE] = models.VectorParams(size=spec.dim,
                                                      distance=models.Distance.COSINE,
-                                                     quantization_config=quantized)
+                                                     quantization_config=quantized,
+                                                     on_disk=self.on_disk)
             if spec.dim and spec.mrl_dim:
                 vectors[DENSE_MRL] = models.VectorParams(size=spec.mrl_dim,
                                                          distance=models.Distance.COSINE,
-                                                         quantization_config=quantized)
+                                                         quantization_config=quantized,
+                                                         on_disk=self.on_disk)
             sparse = None
             if spec.sparse_idf is not None:
                 sparse = {SPARSE: models.SparseVectorParams(
@@ -116,6 +128,7 @@ class QdrantClientStore:
                 hnsw_config=models.HnswConfigDiff(m=self.hnsw_m,
                                                   ef_construct=self.hnsw_ef_construct),
                 metadata={"rag": spec.manifest()},
+                **{k: v for k, v in self.cluster.items() if v is not None},
             )
         self._count = None
         return True
