@@ -30,10 +30,25 @@ evaluate() {  # name, then the embedder overrides
   "$PY" -m rag.eval "${common[@]}" "$@" dataset=insuranceqa_en2zh retriever=dense \
     retriever.mrl_dim=null hydra.run.dir="$out/${name}_en2zh/dense"
 }
+# the tuned model's fusion, chosen on the valid questions, then run once on test
+tuned_args=(embedder=e5_small embedder.model="$tuned" embedder.backend=onnx)
+if [[ " $WHICH " == *" tuned "* ]]; then
+  rm -rf "${out}_valid" "$out/tuned_zh_relative95"
+  for plan in dbsf relative95 dense; do
+    case $plan in dbsf) p=() ;; relative95) p=(retriever.fusion=relative retriever.alpha=0.95) ;;
+      dense) p=(retriever=dense retriever.mrl_dim=null) ;; esac
+    "$PY" -m rag.eval "${common[@]}" "${tuned_args[@]}" dataset=insuranceqa_zh dataset.split=valid \
+      experiment=zh "${p[@]}" hydra.run.dir="${out}_valid/$plan"
+  done
+  "$PY" -m rag.eval "${common[@]}" "${tuned_args[@]}" dataset=insuranceqa_zh experiment=zh \
+    retriever.fusion=relative retriever.alpha=0.95 hydra.run.dir="$out/tuned_zh_relative95/hybrid"
+fi
 [[ " $WHICH " == *" base "* ]] && evaluate base embedder=e5_small_q4
 [[ " $WHICH " == *" tuned "* ]] && evaluate tuned embedder=e5_small embedder.model="$tuned" \
   embedder.backend=onnx
 "$PY" -m rag.report "$out/base" "$out/tuned" --baseline "embedder=e5_small_q4 retriever.mrl_dim=null" \
   --out docs/results/finetune_zh
-"$PY" -m rag.report "$out/base_zh" "$out/tuned_zh" --out docs/results/finetune_zh_hybrid
-"$PY" -m rag.report "$out/base_en2zh" "$out/tuned_en2zh" --out docs/results/finetune_en2zh
+"$PY" -m rag.report "${out}_valid" --out docs/results/finetune_zh_valid
+"$PY" -m rag.report "$out/base_zh" "$out/tuned_zh" "$out/tuned_zh_relative95" \
+  --baseline "embedder=e5_small_q4" --out docs/results/finetune_zh_hybrid
+"$PY" -m rag.report "$out/base_en2zh" "$out/tuned_en2zh" --baseline "embedder=e5_small_q4" --out docs/results/finetune_en2zh
