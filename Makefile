@@ -106,7 +106,7 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py index --chunks 10000 --repeats 2
 	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500
 	$(PY) scripts/bench.py peer --passages 8000 --queries 500
-	$(PY) scripts/bench.py ray --chunks 4000 --repeats 3
+	$(PY) scripts/bench.py ray --chunks 3000 --repeats 3
 	$(PY) scripts/bench_serve.py --chunks 0 100000 --clients 1 8 32 --requests 1000
 	$(PY) scripts/bench_runtime.py encoders --queries 500 --chunks 2000
 	$(PY) scripts/bench_runtime.py settings --queries 200 --chunks 2000

@@ -144,8 +144,7 @@ def _runner(cfg: DictConfig) -> Runner | None:
                          "ray==2.60.0)")
     from rag.ray_runner import RayRunner
 
-    return RayRunner(embedder=OmegaConf.to_container(cfg.embedder, resolve=True),
-                     progress=cfg.progress, **cfg.ray)
+    return RayRunner(embedder=OmegaConf.to_container(cfg.embedder, resolve=True), **cfg.ray)
 
 
 class Pipeline:

@@ -51,7 +51,7 @@ def read_group(corpus: Corpus, chunker: Chunker, sources: list[str]) -> list[Sou
 class RayRunner:
     def __init__(self, embedder: dict, address: str | None = None, actors: int = 2,
                  cpus_per_actor: float = 1, batch_size: int = 64, sources_per_task: int = 256,
-                 readers: int = 2, object_store_mb: int = 512, progress: bool = True) -> None:
+                 readers: int = 2, object_store_mb: int = 512) -> None:
         if actors < 1 or batch_size < 1 or sources_per_task < 1:
             raise ValueError("ray.actors, ray.batch_size and ray.sources_per_task must be >= 1")
         self.embedder = embedder

@@ -3,7 +3,7 @@
     python scripts/bench.py index --chunks 10000 --repeats 3
     python scripts/bench.py query --chunks 10000 100000 --queries 500
     python scripts/bench.py peer --passages 8000 --queries 500
-    python scripts/bench.py ray --chunks 4000 --repeats 3
+    python scripts/bench.py ray --chunks 3000 --repeats 3
     python scripts/bench.py footprint --chunks 10000 31115
 
 Data: InsuranceQA en (``make data``) chunk texts; beyond its 31,115 chunks the query benchmark
@@ -140,7 +140,7 @@ def bench_ray(n: int, repeats: int) -> list[dict]:
     rows = []
     for name, args in RAY_SETTINGS.items():
         s = statistics.median(seconds[name])
-        actors = int(dict(a.split("=") for a in args).get("ray.actors", 1)) if args else 1
+        actors = int(dict(a.split("=") for a in args).get("ray.actors", 1))
         rows.append({"setting": name, "cores": cores, "chunks": len(texts), "index_s": s,
                      "chunks/s": len(texts) / s, "chunks/s per actor": len(texts) / s / actors,
                      "time vs one process": s / one,

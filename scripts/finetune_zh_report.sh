@@ -44,8 +44,7 @@ if [[ " $WHICH " == *" tuned "* ]]; then
     retriever.fusion=relative retriever.alpha=0.95 hydra.run.dir="$out/tuned_zh_relative95/hybrid"
 fi
 [[ " $WHICH " == *" base "* ]] && evaluate base embedder=e5_small_q4
-[[ " $WHICH " == *" tuned "* ]] && evaluate tuned embedder=e5_small embedder.model="$tuned" \
-  embedder.backend=onnx
+[[ " $WHICH " == *" tuned "* ]] && evaluate tuned "${tuned_args[@]}"
 "$PY" -m rag.report "$out/base" "$out/tuned" --baseline "embedder=e5_small_q4 retriever.mrl_dim=null" \
   --out docs/results/finetune_zh
 "$PY" -m rag.report "${out}_valid" --out docs/results/finetune_zh_valid
