@@ -93,6 +93,13 @@ def _mine(pairs, model, t: DictConfig, output_format: str):
         output_format=output_format, use_faiss=False, verbose=False)
 
 
+def _freeze_embeddings(encoder) -> None:
+    """Keep the token embedding table as is. Multilingual models: tokens only one language's
+    training touches would drift away from the words they share a space with in others; e5
+    also sheds 4/5 of its optimizer state (the table is 96M of its 118M weights)."""
+    encoder.get_input_embeddings().weight.requires_grad_(False)
+
+
 def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out: Path,
                    deadline: float):
     from datasets import Dataset
@@ -110,10 +117,7 @@ def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out
     if t.hard_negatives:
         pairs = _mine(pairs, model, t, "triplet")
     if t.freeze_embeddings:
-        # multilingual models: tokens only Chinese training touches would drift away from the
-        # words they share a space with in other languages; e5 also sheds 4/5 of its optimizer
-        # state (the table is 96M of its 118M weights)
-        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+        _freeze_embeddings(model[0].auto_model)
     dims = [d for d in t.dims if d <= model.get_embedding_dimension()]
     loss = losses.MatryoshkaLoss(model, losses.MultipleNegativesRankingLoss(model),
                                  matryoshka_dims=dims)
@@ -130,6 +134,7 @@ def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out
 
 def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out: Path,
                    deadline: float):
+    import torch
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.cross_encoder import (
@@ -139,14 +144,22 @@ def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out
     )
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
+    from rag.models import resolve_model
+
     pairs = Dataset.from_dict({"query": anchors, "answer": positives})
-    miner = SentenceTransformer(base, device="cpu")  # the base bi-encoder finds negatives
+    # the negatives a reranker must learn to push down are the ones its first stage ranks
+    # high: mine with that bi-encoder (train.miner), by default the base itself
+    miner = SentenceTransformer(str(resolve_model(t.miner or base)), device="cpu")
     miner.max_seq_length = t.max_length
     labeled = _mine(pairs, miner, t, "labeled-pair")
+    del miner
     model = CrossEncoder(base, num_labels=1, max_length=t.max_length, device="cpu")
+    if t.freeze_embeddings:
+        _freeze_embeddings(model.model)
     args = _args(CrossEncoderTrainingArguments, t, out)
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=labeled,
-                                  loss=BinaryCrossEntropyLoss(model),
+    # k negatives per positive: weigh each positive k times so "relevant" is not the rare class
+    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(max(t.hard_negatives, 1))))
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=labeled, loss=loss,
                                   callbacks=[_time_budget(deadline)])
     return model, trainer, len(labeled)
 
