@@ -1,8 +1,10 @@
 """Rerank stage: a cross-encoder rescores the top fused candidates.
 
 The reranker's score replaces the hit's score; the retrieval score is kept beside it in the
-payload (``retrieval_score``) so both can be shown and evaluated. Candidates beyond ``top_n``
-follow the reranked ones in first-stage order.
+payload (``retrieval_score``) so both can be shown and evaluated. With ``retrieval_weight`` w > 0
+the new score is a relative fusion of the two over the candidates, (1 - w) * min-max(reranker) +
+w * min-max(retrieval): a small cross-encoder and a strong first stage err on different
+candidates. Candidates beyond ``top_n`` follow the reranked ones in first-stage order.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from rag.models import resolve_model
 from rag.onnx_model import check_runtime
 from rag.store import Hit, sort_hits
+from rag.store.plan import fuse_relative
 
 
 class MissingHeadError(RuntimeError):
@@ -53,7 +56,12 @@ def check_classifier_head(path: Path) -> None:
 
 class _CrossEncoderBase:
     def __init__(self, model: str, top_n: int = 20, batch_size: int = 16, max_length: int = 512,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", retrieval_weight: float = 0.0) -> None:
+        if not 0.0 <= retrieval_weight < 1.0:
+            raise ValueError(f"reranker.retrieval_weight (the first stage's share of the rerank "
+                             f"score) must be in [0, 1), got {retrieval_weight}; use "
+                             f"reranker=none for the first stage's order alone")
+        self.retrieval_weight = retrieval_weight
         self.model = model
         self.top_n = top_n
         self.batch_size = batch_size
@@ -81,7 +89,9 @@ class _CrossEncoderBase:
             replace(h, score=float(s), payload={**h.payload, "retrieval_score": h.score})
             for h, s in zip(candidates, scores, strict=True)
         ]
-        head = sort_hits(rescored, len(rescored))
+        w = self.retrieval_weight
+        head = (fuse_relative([rescored, candidates], [1.0 - w, w], len(rescored)) if w
+                else sort_hits(rescored, len(rescored)))
         # A reranker reorders the head of the list; it must not cut recall deeper down. The
         # tail keeps its first-stage order, its scores shifted below the head's (they are on
         # another scale) so that every consumer may keep trusting "sorted by score".
@@ -123,8 +133,9 @@ class CrossEncoderReranker(_CrossEncoderBase):
 
     def __init__(self, model: str, top_n: int = 20, batch_size: int = 16, max_length: int = 512,
                  device: str = "cpu", backend: str = "torch", quantize: str | None = None,
-                 threads: int | None = None, onnx_dir: str | None = None) -> None:
-        super().__init__(model, top_n, batch_size, max_length, device)
+                 threads: int | None = None, onnx_dir: str | None = None,
+                 retrieval_weight: float = 0.0) -> None:
+        super().__init__(model, top_n, batch_size, max_length, device, retrieval_weight)
         check_runtime("reranker", backend, quantize)
         self.backend, self.quantize, self.threads, self.onnx_dir = (
             backend, quantize, threads, onnx_dir)

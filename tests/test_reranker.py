@@ -171,6 +171,27 @@ def test_tail_scores_are_shifted_below_a_head_on_another_scale():
     assert [h.payload["retrieval_score"] for h in out[3:]] == [0.87, 0.86, 0.85]
 
 
+class FixedScores(_CrossEncoderBase):
+    def scores(self, query, texts):
+        return [{"a": 10.0, "b": 0.0, "c": 9.0}[t] for t in texts]
+
+
+def test_retrieval_weight_fuses_min_max_scaled_scores():
+    # retrieval prefers c, the cross-encoder a; c is close behind a in the cross-encoder's
+    # scale (0.9 of its range) and far ahead in retrieval's, so a fusion ranks it first
+    hits = [Hit("c", 0.80, {"text": "c"}), Hit("b", 0.60, {"text": "b"}),
+            Hit("a", 0.50, {"text": "a"})]
+    alone = FixedScores("unused", top_n=3).rerank(QUERY, hits, top_k=3)
+    assert [h.id for h in alone] == ["a", "c", "b"]
+    fused = FixedScores("unused", top_n=3, retrieval_weight=0.3).rerank(QUERY, hits, top_k=3)
+    # c: 0.7 * 0.9 + 0.3 * 1 = 0.93; a: 0.7 * 1 + 0.3 * 0 = 0.7; b: 0 + 0.3 * 1/3 = 0.1
+    assert [h.id for h in fused] == ["c", "a", "b"]
+    assert [h.score for h in fused] == pytest.approx([0.93, 0.7, 0.1])
+    assert [h.payload["retrieval_score"] for h in fused] == [0.80, 0.50, 0.60]
+    with pytest.raises(ValueError, match="retrieval_weight"):
+        FixedScores("unused", retrieval_weight=1.0)
+
+
 def test_flag_reranker_draws_no_bar_per_query(cross_encoder, capfd):
     # FlagReranker shows tqdm bars once the pairs outnumber a batch: per query, in a CLI
     reranker = BgeReranker(str(cross_encoder), top_n=20, batch_size=2, max_length=64)
