@@ -81,6 +81,32 @@ def test_reranker_trains_and_its_checkpoint_is_accepted(train_split, tmp_path):
     assert card["use"] == f"reranker=bge reranker.model={final}"
 
 
+def test_reranker_mines_with_the_named_miner_and_keeps_a_frozen_table(train_split, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from rag.models import resolve_model
+    from tests.conftest import MINILM
+
+    missing = run("-m", "rag.train", "reranker", "dataset=beir", f"dataset.path={train_split}",
+                  "dataset.split=train", "train.miner=/no/such/miner", "progress=false",
+                  data_dir=tmp_path, check=False)
+    assert missing.returncode != 0 and "/no/such/miner" in missing.stderr
+
+    _, card, final = train("reranker", train_split, tmp_path, "train.steps=3",
+                           f"train.miner={MINILM}", "train.freeze_embeddings=true")
+    assert card["steps"] == 3 and card["config"]["miner"] == MINILM
+    base = load_file(str(resolve_model(MINILM) / "model.safetensors"))
+    tuned = load_file(str(final / "model.safetensors"))
+
+    def weight(weights, name):
+        return next(v for k, v in weights.items() if k.endswith(name))
+
+    table, query = "embeddings.word_embeddings.weight", "layer.0.attention.self.query.weight"
+    assert torch.equal(weight(tuned, table), weight(base, table))
+    assert not torch.equal(weight(tuned, query), weight(base, query))  # the rest did train
+
+
 def test_train_without_a_kind_says_what_to_do(tmp_path):
     proc = run("-m", "rag.train", "progress=false", data_dir=tmp_path, check=False)
     assert proc.returncode == 2 and "python -m rag.train embedder|reranker" in proc.stderr
