@@ -88,7 +88,7 @@ def _mine(pairs, model, t: DictConfig, output_format: str):
     query_prompt, document_prompt = model_prompts(model)
     return mine_hard_negatives(
         pairs, model, num_negatives=t.hard_negatives, range_min=t.mine_range[0],
-        range_max=t.mine_range[1], sampling_strategy="top", batch_size=t.batch_size,
+        range_max=t.mine_range[1], sampling_strategy=t.mine_sampling, batch_size=t.batch_size,
         query_prompt=query_prompt, corpus_prompt=document_prompt,
         output_format=output_format, use_faiss=False, verbose=False)
 
