@@ -132,6 +132,31 @@ def train_embedder(base: str, anchors: list, positives: list, t: DictConfig, out
     return model, trainer, len(pairs)
 
 
+def with_random_negatives(labeled, passages: list, k: int, seed: int):
+    """k passages drawn at random beside each judged pair, labelled 0. A cross-encoder shown
+    only topical negatives has no signal it can find from a random head: two runs on
+    InsuranceQA zh kept one score for every passage (docs/results/rerank_zh.md)."""
+    import random
+
+    from datasets import Dataset, concatenate_datasets
+
+    rng, pool = random.Random(seed), sorted(set(passages))
+    judged: dict[str, set] = {}
+    for q, a, label in zip(labeled["query"], labeled["answer"], labeled["label"], strict=True):
+        if label:
+            judged.setdefault(q, set()).add(a)
+    extra = []
+    for q, relevant in judged.items():
+        for _ in range(k * len(relevant)):
+            a = rng.choice(pool)
+            while a in relevant:  # a judged passage is no negative
+                a = rng.choice(pool)
+            extra.append((q, a))
+    return concatenate_datasets([labeled, Dataset.from_dict(
+        {"query": [q for q, _ in extra], "answer": [a for _, a in extra],
+         "label": [0] * len(extra)}).cast(labeled.features)])
+
+
 def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out: Path,
                    deadline: float):
     import torch
@@ -153,12 +178,15 @@ def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out
     miner.max_seq_length = t.max_length
     labeled = _mine(pairs, miner, t, "labeled-pair")
     del miner
+    if t.random_negatives:
+        labeled = with_random_negatives(labeled, positives, t.random_negatives, t.seed)
     model = CrossEncoder(base, num_labels=1, max_length=t.max_length, device="cpu")
     if t.freeze_embeddings:
         _freeze_embeddings(model.model)
     args = _args(CrossEncoderTrainingArguments, t, out)
     # k negatives per positive: weigh each positive k times so "relevant" is not the rare class
-    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(max(t.hard_negatives, 1))))
+    negatives = max(t.hard_negatives + t.random_negatives, 1)
+    loss = BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(float(negatives)))
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=labeled, loss=loss,
                                   callbacks=[_time_budget(deadline)])
     return model, trainer, len(labeled)
