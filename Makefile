@@ -132,7 +132,7 @@ finetune-report: data
 finetune-zh-report: data
 	bash scripts/finetune_zh_report.sh
 
-# Trains a cross-encoder from e5-small on InsuranceQA zh train (~66 min; needs the tuned
+# Trains a cross-encoder from e5-small on InsuranceQA zh train (~60 min; needs the tuned
 # embedder of finetune-zh-report), evaluates the pipeline with and without it (~45 min).
 rerank-zh-report: data
 	bash scripts/rerank_zh_report.sh

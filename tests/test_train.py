@@ -107,6 +107,23 @@ def test_reranker_mines_with_the_named_miner_and_keeps_a_frozen_table(train_spli
     assert not torch.equal(weight(tuned, query), weight(base, query))  # the rest did train
 
 
+def test_random_negatives_never_draw_a_judged_passage():
+    from datasets import Dataset
+
+    from rag.train import with_random_negatives
+
+    labeled = Dataset.from_dict({"query": ["a", "a", "a", "b", "b"],
+                                 "answer": ["pa", "pa2", "hard", "pb", "hard"],
+                                 "label": [1, 1, 0, 1, 0]})
+    passages = ["pa", "pa2", "pb", "pc", "pd"]
+    out = with_random_negatives(labeled, passages, 3, seed=0).to_dict()
+    added = list(zip(out["query"][5:], out["answer"][5:], out["label"][5:], strict=True))
+    assert sorted(q for q, _, _ in added) == ["a"] * 6 + ["b"] * 3  # k per judged pair
+    assert all(label == 0 for _, _, label in added)
+    assert not {a for q, a, _ in added if q == "a"} & {"pa", "pa2"}
+    assert "pb" not in {a for q, a, _ in added if q == "b"}
+
+
 def test_train_without_a_kind_says_what_to_do(tmp_path):
     proc = run("-m", "rag.train", "progress=false", data_dir=tmp_path, check=False)
     assert proc.returncode == 2 and "python -m rag.train embedder|reranker" in proc.stderr
