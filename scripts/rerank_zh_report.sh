@@ -24,7 +24,11 @@ out=data/multirun/rerank_zh
   train.freeze_embeddings=true train.steps=640 train.save_steps=100 \
   train.time_budget_minutes=60 train.output_dir=$models
 
-rm -rf "$out"
+# each run is kept and skipped when re-run: rm -rf data/multirun/rerank_zh to start over
+evaluate() {  # run dir, then overrides
+  local dir=$1; shift
+  [ -f "$dir/results.json" ] || "$PY" -m rag.eval "$@" hydra.run.dir="$dir"
+}
 # zh: the best first stage measured (docs/results/finetune_zh.md): the tuned e5, hybrid with
 # relative fusion at 0.95; the same chunks and exact search as those runs
 zh=(dataset=insuranceqa_zh paths.index=data/eval-index/insuranceqa_zh store.exact_below=1000000
@@ -38,28 +42,24 @@ en=(dataset=insuranceqa_en paths.index=data/eval-index/insuranceqa_en store.exac
 rr=(reranker=cross_encoder reranker.model="$reranker" reranker.backend=onnx reranker.max_length=256)
 
 valid=(dataset.split=valid dataset.max_queries=$VALID_QUERIES)
-"$PY" -m rag.eval "${zh[@]}" "${valid[@]}" reranker=none hydra.run.dir="$out/valid_none/none"
-"$PY" -m rag.eval -m "${zh[@]}" "${valid[@]}" "${rr[@]}" reranker.retrieval_weight=$WEIGHTS \
-  hydra.sweep.dir="$out/valid"
-best=$("$PY" - "$out/valid" <<'EOF'
-import json, sys
-from pathlib import Path
-runs = [json.loads(p.read_text()) for p in Path(sys.argv[1]).glob("*/results.json")]
-best = max(runs, key=lambda r: r["metrics"]["ndcg@10"])
-print(best["config"]["reranker"]["retrieval_weight"])
-EOF
-)
+evaluate "$out/valid_none/none" "${zh[@]}" "${valid[@]}" reranker=none
+for w in ${WEIGHTS//,/ }; do
+  evaluate "$out/valid/w$w" "${zh[@]}" "${valid[@]}" "${rr[@]}" reranker.retrieval_weight=$w
+done
+best=$("$PY" -c 'import json, sys, pathlib
+runs = [json.loads(p.read_text()) for p in pathlib.Path(sys.argv[1]).glob("*/results.json")]
+print(max(runs, key=lambda r: r["metrics"]["ndcg@10"])["config"]["reranker"]["retrieval_weight"])' \
+  "$out/valid")
 echo "retrieval_weight chosen on valid: $best"
 for lang in zh en; do
   if [ $lang = zh ]; then args=("${zh[@]}" dataset.max_queries=$TEST_QUERIES)
   else args=("${en[@]}" dataset.max_queries=$EN_QUERIES); fi
-  "$PY" -m rag.eval "${args[@]}" reranker=none hydra.run.dir="$out/test_$lang/none"
-  for w in $(echo "0 $best" | tr ' ' '\n' | sort -u); do
-    "$PY" -m rag.eval "${args[@]}" "${rr[@]}" reranker.retrieval_weight=$w \
-      hydra.run.dir="$out/test_$lang/w$w"
+  evaluate "$out/test_$lang/none" "${args[@]}" reranker=none
+  for w in $(printf '%s\n' 0 "$best" | sort -u); do
+    evaluate "$out/test_$lang/w$w" "${args[@]}" "${rr[@]}" reranker.retrieval_weight="$w"
   done
 done
 "$PY" -m rag.report "$out/valid_none" "$out/valid" --baseline "reranker=none" \
   --out docs/results/rerank_zh_valid
-"$PY" -m rag.report "$out/test_zh" --baseline "reranker=none" --out docs/results/rerank_zh
-"$PY" -m rag.report "$out/test_en" --baseline "reranker=none" --out docs/results/rerank_en
+"$PY" -m rag.report "$out/test_zh" --baseline "reranker=none" --out docs/results/rerank_zh_test
+"$PY" -m rag.report "$out/test_en" --baseline "reranker=none" --out docs/results/rerank_en_test
