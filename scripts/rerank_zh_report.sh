@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 VALID_QUERIES=${VALID_QUERIES:-200}   # a cross-encoder reads 20 passages per question
-TEST_QUERIES=${TEST_QUERIES:-800}
-EN_QUERIES=${EN_QUERIES:-300}
-WEIGHTS=${WEIGHTS:-0,0.4,0.7}
+TEST_QUERIES=${TEST_QUERIES:-400}
+EN_QUERIES=${EN_QUERIES:-200}
+WEIGHTS=${WEIGHTS:-0,0.4,0.7,0.85}
 models=data/models/insuranceqa_zh_e5
 tuned=$models/embedder/final     # make finetune-zh-report
 reranker=$models/reranker/final
