@@ -173,7 +173,8 @@ def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out
 
     pairs = Dataset.from_dict({"query": anchors, "answer": positives})
     # the negatives a reranker must learn to push down are the ones its first stage ranks
-    # high: mine with that bi-encoder (train.miner), by default the base itself
+    # high: mine with that bi-encoder (train.miner), by default the base itself. Not with one
+    # trained on these same questions: its near misses are mostly unjudged duplicates.
     miner = SentenceTransformer(str(resolve_model(t.miner or base)), device="cpu")
     miner.max_seq_length = t.max_length
     labeled = _mine(pairs, miner, t, "labeled-pair")
