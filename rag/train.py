@@ -147,6 +147,8 @@ def with_random_negatives(labeled, passages: list, k: int, seed: int):
             judged.setdefault(q, set()).add(a)
     extra = []
     for q, relevant in judged.items():
+        if len(relevant) >= len(pool):  # every passage judged: none to draw, and no end to it
+            continue
         for _ in range(k * len(relevant)):
             a = rng.choice(pool)
             while a in relevant:  # a judged passage is no negative

@@ -122,6 +122,9 @@ def test_random_negatives_never_draw_a_judged_passage():
     assert all(label == 0 for _, _, label in added)
     assert not {a for q, a, _ in added if q == "a"} & {"pa", "pa2"}
     assert "pb" not in {a for q, a, _ in added if q == "b"}
+    # a question judged on every passage has nothing to draw: skipped, not drawn forever
+    everything = Dataset.from_dict({"query": ["c", "c"], "answer": ["pc", "pd"], "label": [1, 1]})
+    assert len(with_random_negatives(everything, ["pc", "pd"], 2, seed=0)) == 2
 
 
 def test_train_without_a_kind_says_what_to_do(tmp_path):
