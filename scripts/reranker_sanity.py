@@ -11,9 +11,7 @@ score (a head that has not found a signal yet). Cheap enough to run on every che
 from __future__ import annotations
 
 import argparse
-import json
 import random
-from pathlib import Path
 
 
 def main() -> None:
@@ -29,13 +27,13 @@ def main() -> None:
     import torch
     from sentence_transformers.cross_encoder import CrossEncoder
 
-    root = Path(args.dataset)
-    corpus = {d["_id"]: d["text"] for d in map(json.loads, (root / "corpus.jsonl").open())}
-    queries = {d["_id"]: d["text"] for d in map(json.loads, (root / "queries.jsonl").open())}
-    judged: dict[str, list[str]] = {}
-    for line in (root / "qrels" / f"{args.split}.tsv").read_text().splitlines()[1:]:
-        q, doc, _ = line.split("\t")
-        judged.setdefault(q, []).append(doc)
+    from rag.corpus.beir import BeirCorpusReader
+    from rag.dataset import BeirDataset
+
+    dataset = BeirDataset(args.dataset, split=args.split)
+    documents, _ = BeirCorpusReader(f"{args.dataset}/corpus.jsonl", title=False).read()
+    corpus = {d.source: d.text for d in documents}
+    queries, judged = dataset.queries(), dataset.qrels()
     print("| checkpoint | judged > random | mean score, judged | mean score, random |")
     print("|---|---|---|---|")
     for checkpoint in args.checkpoints:
@@ -45,7 +43,7 @@ def main() -> None:
         wins, judged_scores, random_scores = 0, [], []
         for q in list(judged)[: args.queries]:
             negatives = [rng.choice(ids) for _ in range(args.negatives)]
-            texts = [corpus[judged[q][0]], *(corpus[d] for d in negatives)]
+            texts = [corpus[next(iter(judged[q]))], *(corpus[d] for d in negatives)]
             score, *others = model.predict([(queries[q], t) for t in texts],
                                            show_progress_bar=False)
             wins += sum(score > s for s in others)
