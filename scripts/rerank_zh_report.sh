@@ -10,6 +10,7 @@ VALID_QUERIES=${VALID_QUERIES:-200}   # a cross-encoder reads 20 passages per qu
 TEST_QUERIES=${TEST_QUERIES:-400}
 EN_QUERIES=${EN_QUERIES:-200}
 WEIGHTS=${WEIGHTS:-0,0.4,0.7,0.85}
+ALONE=${ALONE:-1}  # also run the cross-encoder alone (weight 0) on test: doubles the test cost
 models=data/models/insuranceqa_zh_e5
 tuned=$models/embedder/final     # make finetune-zh-report
 reranker=$models/reranker/final
@@ -24,7 +25,8 @@ out=data/multirun/rerank_zh
   train.freeze_embeddings=true train.steps=640 train.save_steps=100 \
   train.time_budget_minutes=60 train.output_dir=$models
 
-# each run is kept and skipped when re-run: rm -rf data/multirun/rerank_zh to start over
+# each run is kept and skipped when re-run (its directory names the number of questions, so
+# another count is another run): rm -rf data/multirun/rerank_zh to start over
 evaluate() {  # run dir, then overrides
   local dir=$1; shift
   [ -f "$dir/results.json" ] || "$PY" -m rag.eval "$@" hydra.run.dir="$dir"
@@ -42,24 +44,27 @@ en=(dataset=insuranceqa_en paths.index=data/eval-index/insuranceqa_en store.exac
 rr=(reranker=cross_encoder reranker.model="$reranker" reranker.backend=onnx reranker.max_length=256)
 
 valid=(dataset.split=valid dataset.max_queries=$VALID_QUERIES)
-evaluate "$out/valid_none/none" "${zh[@]}" "${valid[@]}" reranker=none
+valid_runs=$out/valid_$VALID_QUERIES
+evaluate "$out/valid_none_$VALID_QUERIES/none" "${zh[@]}" "${valid[@]}" reranker=none
 for w in ${WEIGHTS//,/ }; do
-  evaluate "$out/valid/w$w" "${zh[@]}" "${valid[@]}" "${rr[@]}" reranker.retrieval_weight=$w
+  evaluate "$valid_runs/w$w" "${zh[@]}" "${valid[@]}" "${rr[@]}" reranker.retrieval_weight=$w
 done
 best=$("$PY" -c 'import json, sys, pathlib
 runs = [json.loads(p.read_text()) for p in pathlib.Path(sys.argv[1]).glob("*/results.json")]
 print(max(runs, key=lambda r: r["metrics"]["ndcg@10"])["config"]["reranker"]["retrieval_weight"])' \
-  "$out/valid")
+  "$valid_runs")
 echo "retrieval_weight chosen on valid: $best"
+test_weights=$best
+[ "$ALONE" = 1 ] && test_weights=$(printf '%s\n' 0 "$best" | sort -u)
 for lang in zh en; do
-  if [ $lang = zh ]; then args=("${zh[@]}" dataset.max_queries=$TEST_QUERIES)
-  else args=("${en[@]}" dataset.max_queries=$EN_QUERIES); fi
-  evaluate "$out/test_$lang/none" "${args[@]}" reranker=none
-  for w in $(printf '%s\n' 0 "$best" | sort -u); do
-    evaluate "$out/test_$lang/w$w" "${args[@]}" "${rr[@]}" reranker.retrieval_weight="$w"
+  if [ $lang = zh ]; then n=$TEST_QUERIES; args=("${zh[@]}" dataset.max_queries=$n)
+  else n=$EN_QUERIES; args=("${en[@]}" dataset.max_queries=$n); fi
+  evaluate "$out/test_${lang}_$n/none" "${args[@]}" reranker=none
+  for w in $test_weights; do
+    evaluate "$out/test_${lang}_$n/w$w" "${args[@]}" "${rr[@]}" reranker.retrieval_weight="$w"
   done
+  "$PY" -m rag.report "$out/test_${lang}_$n" --baseline "reranker=none" \
+    --out "docs/results/rerank_${lang}_test_$n"
 done
-"$PY" -m rag.report "$out/valid_none" "$out/valid" --baseline "reranker=none" \
-  --out docs/results/rerank_zh_valid
-"$PY" -m rag.report "$out/test_zh" --baseline "reranker=none" --out docs/results/rerank_zh_test
-"$PY" -m rag.report "$out/test_en" --baseline "reranker=none" --out docs/results/rerank_en_test
+"$PY" -m rag.report "$out/valid_none_$VALID_QUERIES" "$valid_runs" --baseline "reranker=none" \
+  --out "docs/results/rerank_zh_valid_$VALID_QUERIES"
