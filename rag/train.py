@@ -203,12 +203,15 @@ _RESUMABLE = {"steps", "epochs", "time_budget_minutes", "save_steps", "logging_s
 def run_settings(kind: str, cfg: DictConfig, base: str) -> dict:
     """Everything that makes a checkpoint what it is: the data, the base weights (by
     content) and every training setting a resumed run must share."""
-    from rag.models import weights_signature
+    from rag.models import resolve_model, weights_signature
 
     t = OmegaConf.to_container(cfg.train, resolve=True)
-    return {"kind": kind, "base_weights": weights_signature(Path(base)),
-            "dataset": {k: str(cfg.dataset.get(k)) for k in ("name", "path", "split")},
-            **{k: v for k, v in sorted(t.items()) if k not in _RESUMABLE}}
+    settings = {"kind": kind, "base_weights": weights_signature(Path(base)),
+                "dataset": {k: str(cfg.dataset.get(k)) for k in ("name", "path", "split")},
+                **{k: v for k, v in sorted(t.items()) if k not in _RESUMABLE}}
+    if t.get("miner"):  # a miner re-trained in place mines other negatives: not a resume
+        settings["miner_weights"] = weights_signature(resolve_model(t["miner"]))
+    return settings
 
 
 def claim_checkpoints(out: Path, settings: dict) -> None:

@@ -127,6 +127,25 @@ def test_random_negatives_never_draw_a_judged_passage():
     assert len(with_random_negatives(everything, ["pc", "pd"], 2, seed=0)) == 2
 
 
+def test_a_miner_retrained_in_place_is_another_run(tmp_path):
+    from omegaconf import OmegaConf
+
+    from rag.train import run_settings
+
+    base, miner = tmp_path / "base", tmp_path / "miner"
+    for d in (base, miner):
+        d.mkdir()
+        (d / "model.safetensors").write_bytes(b"weights v1")
+    cfg = OmegaConf.create({"dataset": {"name": "beir", "path": "x", "split": "train"},
+                            "train": {"miner": str(miner), "steps": 10}})
+    before = run_settings("reranker", cfg, str(base))
+    (miner / "model.safetensors").write_bytes(b"weights v2")  # same name and size
+    after = run_settings("reranker", cfg, str(base))
+    assert before["miner"] == after["miner"] and before != after
+    cfg.train.miner = None  # no miner: the base mines, already in base_weights
+    assert "miner_weights" not in run_settings("reranker", cfg, str(base))
+
+
 def test_train_without_a_kind_says_what_to_do(tmp_path):
     proc = run("-m", "rag.train", "progress=false", data_dir=tmp_path, check=False)
     assert proc.returncode == 2 and "python -m rag.train embedder|reranker" in proc.stderr
