@@ -2,7 +2,8 @@
 # Issue #20: a multilingual cross-encoder reranker trained from multilingual-e5-small on
 # InsuranceQA zh *train*, in the pipeline with and without it. Its blend with the first stage
 # (reranker.retrieval_weight) is chosen on *valid* questions, then zh and en *test* run once.
-# docs/results/rerank_zh/. make rerank-zh-report (~60 min training + ~45 min evaluation)
+# docs/results/rerank_{zh,en}_test_N and rerank_zh_valid_N (N: the questions run).
+# make rerank-zh-report (~60 min training + ~45 min evaluation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
