@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn texlive-lang-cjk
+DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn maint-guide texlive-lang-cjk
 
 .PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report finetune-zh-report rerank-zh-report bench runtime-report e5-report help
 
@@ -87,6 +87,15 @@ data: $(STAMP)
 	$(PY) scripts/prepare_pdf_bookmarks.py \
 	  data/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \
 	  data/datasets/maint_guide_zh
+	# the same guide in English: an English PDF collection, and with the Chinese one the
+	# cross-lingual and mixed-folder sets (#30)
+	$(PY) scripts/prepare_pdf_bookmarks.py \
+	  data/downloads/extracted/usr/share/doc/maint-guide/maint-guide.en.pdf \
+	  data/datasets/maint_guide_en
+	$(PY) scripts/prepare_bilingual.py bookmarks data/datasets/maint_guide_en \
+	  data/datasets/maint_guide_zh data/datasets maint_guide
+	$(PY) scripts/prepare_bilingual.py insuranceqa data/datasets/insuranceqa_en \
+	  data/datasets/insuranceqa_zh data/datasets
 	# Chinese PDFs to index as a folder: experiment=zh corpus.path=data/zh-pdfs
 	mkdir -p data/zh-pdfs
 	cp data/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \

@@ -79,7 +79,10 @@ def test_every_dataset_composes_with_its_corpus(dataset, tmp_path):
     where = str(corpus.root if hasattr(corpus, "root") else corpus.path)
     assert str(ds.path) == "/d"
     if "2" in dataset:  # cross-lingual: questions of one side, passages of the other
-        assert where.startswith(str(tmp_path / "datasets")) and where.endswith("corpus.jsonl")
+        other = dataset.rsplit("2", 1)[1]
+        assert where.startswith(str(tmp_path / "datasets"))
+        assert where.endswith(f"_{other}/corpus.jsonl" if "insuranceqa" in dataset
+                              else f"_{other}/docs")
     elif dataset.endswith("_qa"):  # a gold QA file over another set's documents or the sample
         assert where.startswith((str(tmp_path / "datasets"), "data/sample"))
     else:
@@ -107,3 +110,30 @@ def test_defaults_are_the_plan_chosen_on_the_tuning_sets(lang, overrides):
     plan = json.loads(chosen.read_text())["effective"]
     retriever = make_cfg(*overrides).retriever
     assert {key: str(retriever[key]) for key in plan} == plan
+
+
+def _eval_cfg(*overrides: str):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="eval", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("answerer", ["extractive", "extractive_zh"])
+def test_eval_and_query_get_the_same_answerer_under_a_preset(answerer):
+    """rag.eval names an answerer to answer at all; whichever name it uses, it must decline
+    as rag.query does over the same embedder (#30: the eval kept MiniLM's threshold)."""
+    query = instantiate(make_cfg("experiment=zh").answerer)
+    evaluated = instantiate(_eval_cfg("experiment=zh", f"answerer={answerer}").answerer)
+    assert type(evaluated) is type(query)
+    assert vars(evaluated) == vars(query)
+    assert query.min_score == 0.675
+
+
+def test_the_answer_threshold_follows_the_embedder():
+    assert instantiate(make_cfg().answerer).min_score == 0.35  # MiniLM's
+    for embedder in ("e5_small", "e5_small_q4"):
+        assert instantiate(make_cfg(f"embedder={embedder}").answerer).min_score == 0.675
+    # an explicit setting still wins
+    cfg = make_cfg("embedder=e5_small", "answerer.min_score=0.5")
+    assert instantiate(cfg.answerer).min_score == 0.5
