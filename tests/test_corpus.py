@@ -46,6 +46,13 @@ def test_line_joining_rules():
     assert join_pdf_lines("Heading:\nbody") == "Heading:\nbody"
 
 
+def test_contents_dot_leaders_are_dropped_and_other_dots_kept():
+    toc = "7.1 Suspicious changes . . . . . . . . 44\n7.2 Using lintian .......... 45\n前言 ………… iv"
+    assert join_pdf_lines(toc) == "7.1 Suspicious changes 44 7.2 Using lintian 45 前言 iv"
+    prose = "It costs 3.14 and so on...\nWait.... in 12 days. Version 1.2.3.4.5 is out"
+    assert join_pdf_lines(prose) == prose
+
+
 def test_missing_folder_names_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="corpus.path="):
         FolderReader(str(tmp_path / "nope")).read()
