@@ -196,6 +196,7 @@ def test_flag_reranker_draws_no_bar_per_query(cross_encoder, capfd):
     # FlagReranker shows tqdm bars once the pairs outnumber a batch: per query, in a CLI
     reranker = BgeReranker(str(cross_encoder), top_n=20, batch_size=2, max_length=64)
     hits = [Hit(f"id{i}", 1.0, {"text": TEXTS[i % len(TEXTS)]}) for i in range(12)]
+    reranker.warm_up()  # transformers draws one "Loading weights" bar per load: not per query
     capfd.readouterr()
     assert len(reranker.rerank(QUERY, hits, top_k=5)) == 5
     err = capfd.readouterr().err
