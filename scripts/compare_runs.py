@@ -19,13 +19,12 @@ import json
 from pathlib import Path
 
 from rag.dataset import seeded_part
-from rag.report import holm, paired_test
+from rag.report import _per_query, holm, paired_test
 
 
 def per_query(run: Path, metric: str, part: str | None) -> dict[str, float]:
-    rows = json.loads((run / "per_query.json").read_text())
-    return {q: v[metric] for q, v in rows.items()
-            if metric in v and (part is None or seeded_part(q) == part)}
+    scores = _per_query({"_dir": run}, metric)  # as rag.report reads a run
+    return {q: v for q, v in scores.items() if part is None or seeded_part(q) == part}
 
 
 def matrix(root: Path) -> None:
@@ -39,8 +38,8 @@ def matrix(root: Path) -> None:
     datasets = sorted(queries)
     print("| candidate | " + " | ".join(f"{d} ({queries[d]})" for d in datasets)
           + " | mean |\n|---|" + "---|" * (len(datasets) + 1))
+    best = {d: max(r.get(d, 0) for r in cells.values()) for d in datasets}
     for candidate, row in sorted(cells.items(), key=lambda kv: -sum(kv[1].values()) / len(kv[1])):
-        best = {d: max(r.get(d, 0) for r in cells.values()) for d in datasets}
         shown = [(f"**{row[d]:.4f}**" if row[d] == best[d] else f"{row[d]:.4f}") if d in row
                  else "–" for d in datasets]
         print(f"| {candidate} | " + " | ".join(shown)

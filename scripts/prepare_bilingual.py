@@ -10,37 +10,33 @@ same order). Writes <name>_en2zh (English titles, the Chinese PDF's pages judged
 and <name>_mixed (both PDFs in one folder, every title in both languages judged on the page of
 its own language's PDF). ``insuranceqa``: insuranceqa_mixed, both corpora in one collection
 (ids ``en-…``/``zh-…``) and every valid and test question in both languages, each judged on its
-own language's passages. Mixed question ids are ``<id>/en`` and ``<id>/zh``, so both wordings
-fall in the same seeded part (rag.dataset.seeded_part).
+own language's passages (only judged questions are written). Mixed question ids are
+``<id>/en`` and ``<id>/zh``, so both wordings fall in the same seeded part
+(rag.dataset.seeded_part). Sets are read with rag.dataset.BeirDataset, as rag.eval reads them.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import sys
 from pathlib import Path
 
-
-def _queries(folder: Path) -> list[dict]:
-    with (folder / "queries.jsonl").open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+from rag.dataset import BeirDataset
 
 
-def _qrels(folder: Path, split: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    with (folder / "qrels" / f"{split}.tsv").open(encoding="utf-8") as f:
-        for row in csv.reader(f, delimiter="\t"):
-            if row and row[0] != "query-id" and int(row[2]) > 0:
-                out.setdefault(row[0], []).append(row[1])
-    return out
+def _judged(folder: Path, split: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """A split's judged questions (file order) and their relevant documents, read as rag.eval
+    reads them."""
+    data = BeirDataset(str(folder), split=split)
+    return data.queries(), {q: list(docs) for q, docs in data.qrels().items()}
 
 
-def _write(out: Path, queries: list[dict], qrels: dict[str, dict[str, list[str]]]) -> None:
+def _write(out: Path, queries: dict[str, str], qrels: dict[str, dict[str, list[str]]]) -> None:
     (out / "qrels").mkdir(parents=True, exist_ok=True)
     with (out / "queries.jsonl").open("w", encoding="utf-8") as f:
-        f.writelines(json.dumps(q, ensure_ascii=False) + "\n" for q in queries)
+        f.writelines(json.dumps({"_id": q, "text": t}, ensure_ascii=False) + "\n"
+                     for q, t in queries.items())
     for split, judged in qrels.items():
         with (out / "qrels" / f"{split}.tsv").open("w", encoding="utf-8") as f:
             f.write("query-id\tcorpus-id\tscore\n")
@@ -50,19 +46,20 @@ def _write(out: Path, queries: list[dict], qrels: dict[str, dict[str, list[str]]
 
 
 def bookmarks(en: Path, zh: Path, root: Path, name: str) -> None:
-    q = {"en": _queries(en), "zh": _queries(zh)}
-    rel = {"en": _qrels(en, "test"), "zh": _qrels(zh, "test")}
-    if [r["_id"] for r in q["en"]] != [r["_id"] for r in q["zh"]]:
+    folders = {"en": en, "zh": zh}
+    q, rel = {}, {}
+    for lang, folder in folders.items():
+        q[lang], rel[lang] = _judged(folder, "test")
+    if list(q["en"]) != list(q["zh"]):
         raise SystemExit(f"{en} and {zh}: the bookmarks do not align one to one")
     for src, dst in (("en", "zh"), ("zh", "en")):
         _write(root / f"{name}_{src}2{dst}", q[src], {"test": rel[dst]})
     mixed = root / f"{name}_mixed"
     (mixed / "docs").mkdir(parents=True, exist_ok=True)
-    for lang in ("en", "zh"):
-        for pdf in ((en if lang == "en" else zh) / "docs").iterdir():
+    for folder in folders.values():
+        for pdf in (folder / "docs").iterdir():
             shutil.copy(pdf, mixed / "docs" / pdf.name)
-    _write(mixed,
-           [{"_id": f"{r['_id']}/{lang}", "text": r["text"]} for lang in q for r in q[lang]],
+    _write(mixed, {f"{i}/{lang}": t for lang in q for i, t in q[lang].items()},
            {"test": {f"{i}/{lang}": d for lang in rel for i, d in rel[lang].items()}})
 
 
@@ -76,13 +73,14 @@ def insuranceqa(en: Path, zh: Path, root: Path) -> None:
                     row = json.loads(line)
                     row["_id"] = f"{lang}-{row['_id']}"
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    queries, qrels = [], {}
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, list[str]]] = {}
     for lang, folder in (("en", en), ("zh", zh)):
-        queries += [{"_id": f"{r['_id']}/{lang}", "text": r["text"]} for r in _queries(folder)]
         for split in ("valid", "test"):
+            asked, judged = _judged(folder, split)
+            queries.update({f"{q}/{lang}": t for q, t in asked.items()})
             qrels.setdefault(split, {}).update(
-                {f"{q}/{lang}": [f"{lang}-{d}" for d in docs]
-                 for q, docs in _qrels(folder, split).items()})
+                {f"{q}/{lang}": [f"{lang}-{d}" for d in docs] for q, docs in judged.items()})
     _write(out, queries, qrels)
 
 

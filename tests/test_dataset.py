@@ -65,7 +65,8 @@ def test_bookmark_sets_pair_each_title_with_its_twin_page(tmp_path):
 
 
 def test_bookmark_sets_that_do_not_align_are_refused(tmp_path):
-    en = _beir(tmp_path / "a", {"b0": "x", "b1": "y"}, {"test": {"b0": "a#page=1"}})
+    en = _beir(tmp_path / "a", {"b0": "x", "b1": "y"},
+               {"test": {"b0": "a#page=1", "b1": "a#page=2"}})
     zh = _beir(tmp_path / "b", {"b0": "甲"}, {"test": {"b0": "b#page=1"}})
     with pytest.raises(subprocess.CalledProcessError) as err:
         _prepare("bookmarks", str(en), str(zh), str(tmp_path), "g")
