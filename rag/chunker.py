@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from rag.documents import Chunk, Document
+from rag.errors import ConfigError
 from rag.models import load_tokenizer
 
 # Paragraphs first, then sentences (Chinese and English punctuation), then clauses and words.
@@ -26,7 +27,7 @@ class RecursiveTokenChunker:
         separators: Sequence[str] | None = None,
     ) -> None:
         if not 0 <= chunk_overlap < chunk_size:
-            raise ValueError(
+            raise ConfigError(
                 f"chunker.chunk_overlap ({chunk_overlap}) must be >= 0 and smaller than "
                 f"chunker.chunk_size ({chunk_size})"
             )

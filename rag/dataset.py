@@ -20,10 +20,12 @@ import json
 from functools import cached_property
 from pathlib import Path
 
+from rag.errors import ConfigError, InputNotFoundError
+
 
 def _need(path: Path, fix: str) -> Path:
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: {fix}")
+        raise InputNotFoundError(f"{path} does not exist: {fix}")
     return path
 
 
@@ -48,7 +50,7 @@ class BeirDataset:
     def __init__(self, path: str, split: str = "test", max_queries: int | None = None,
                  name: str | None = None, part: str | None = None) -> None:
         if part is not None and part not in PARTS:
-            raise ValueError(f"dataset.part must be null, 'tune' or 'test', got {part!r}")
+            raise ConfigError(f"dataset.part must be null, 'tune' or 'test', got {part!r}")
         self.path = Path(path).expanduser()
         self.split = split
         self.part = part
@@ -135,7 +137,7 @@ class QADataset:
                 if not row.get("unanswerable"):
                     missing |= {"answers", "doc"} - set(row)
                 if missing:
-                    raise ValueError(f"{path}:{n}: missing {', '.join(sorted(missing))}")
+                    raise ConfigError(f"{path}:{n}: missing {', '.join(sorted(missing))}")
                 if row["split"] == self.split:
                     out.append(row)
                 if self.max_queries and len(out) >= self.max_queries:

@@ -18,9 +18,11 @@ import os
 from functools import cache
 from pathlib import Path
 
+from rag.errors import RagError
 
-class ModelNotFoundError(RuntimeError):
-    pass
+
+class ModelNotFoundError(RagError, RuntimeError):
+    """A configured model is not on this machine (the message says where to get it)."""
 
 
 @cache

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.errors import ConfigError
 from rag.models import cache_home, weights_signature
 
 QUANTIZE = (None, "int8")
@@ -29,11 +30,11 @@ QUANTIZE = (None, "int8")
 def check_runtime(stage: str, backend: str, quantize: str | None) -> None:
     """A stage's backend / quantize settings, refused with the fix before anything loads."""
     if backend not in ("torch", "onnx"):
-        raise ValueError(f"{stage}.backend={backend!r}: use torch or onnx")
+        raise ConfigError(f"{stage}.backend={backend!r}: use torch or onnx")
     if quantize and backend != "onnx":
-        raise ValueError(f"{stage}.quantize needs {stage}.backend=onnx")
+        raise ConfigError(f"{stage}.quantize needs {stage}.backend=onnx")
     if quantize not in QUANTIZE:
-        raise ValueError(f"{stage}.quantize={quantize!r}: use null (float32) or int8")
+        raise ConfigError(f"{stage}.quantize={quantize!r}: use null (float32) or int8")
 
 
 def exported(model_dir: Path, cache_dir: str | Path | None = None, head: str = "hidden",
@@ -41,7 +42,7 @@ def exported(model_dir: Path, cache_dir: str | Path | None = None, head: str = "
     """The model's ONNX file (exported, then quantised, when not there yet), under
     ``cache_dir`` or else the user's cache (~/.cache/rag/onnx)."""
     if quantize not in QUANTIZE:
-        raise ValueError(f"quantize={quantize!r}: use null (float32) or int8")
+        raise ConfigError(f"quantize={quantize!r}: use null (float32) or int8")
     root = Path(cache_dir) if cache_dir else cache_home() / "onnx"
     folder = root / f"{model_dir.name}-{weights_signature(model_dir)}"
     fp32 = folder / f"{head}.onnx"

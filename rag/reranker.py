@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.errors import ConfigError
 from rag.models import resolve_model
 from rag.onnx_model import check_runtime
 from rag.store import Hit, sort_hits
@@ -58,7 +59,7 @@ class _CrossEncoderBase:
     def __init__(self, model: str, top_n: int = 20, batch_size: int = 16, max_length: int = 512,
                  device: str = "cpu", retrieval_weight: float = 0.0) -> None:
         if not 0.0 <= retrieval_weight < 1.0:
-            raise ValueError(f"reranker.retrieval_weight (the first stage's share of the rerank "
+            raise ConfigError(f"reranker.retrieval_weight (the first stage's share of the rerank "
                              f"score) must be in [0, 1), got {retrieval_weight}; use "
                              f"reranker=none for the first stage's order alone")
         self.retrieval_weight = retrieval_weight

@@ -14,39 +14,47 @@ candidates, rag.store.plan.fuse_relative).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from rag.errors import ConfigError
 from rag.sparse import SparseVec
 from rag.store import DENSE, DENSE_MRL, SPARSE, Fuse, Nearest, Plan, mrl_cut
 
+CONF = Path(__file__).resolve().parent.parent / "conf" / "retriever"
 MODES = ("hybrid", "dense", "sparse")
 FUSIONS = ("rrf", "dbsf", "relative")
 
 
 class Retriever:
+    """A retrieval plan. Every knob is required: the plans users run live in conf/retriever
+    (``configured()`` reads them), never in a second copy here that could drift."""
+
     def __init__(
         self,
-        mode: str = "hybrid",
-        mrl_dim: int | None = 128,
-        mrl_limit: int = 100,
-        dense_limit: int = 50,
-        sparse_limit: int = 50,
-        fusion: str = "rrf",
-        rrf_k: int = 60,
-        dense_weight: float = 1.0,
-        sparse_weight: float = 1.0,
-        rescore: bool = True,
-        alpha: float = 0.5,
+        *,
+        mode: str,
+        mrl_dim: int | None,
+        mrl_limit: int,
+        dense_limit: int,
+        sparse_limit: int,
+        fusion: str,
+        rrf_k: int,
+        dense_weight: float,
+        sparse_weight: float,
+        rescore: bool,
+        alpha: float,
     ) -> None:
         if mode not in MODES:
-            raise ValueError(f"retriever.mode must be one of {MODES}, got {mode!r}")
+            raise ConfigError(f"retriever.mode must be one of {MODES}, got {mode!r}")
         if fusion not in FUSIONS:
-            raise ValueError(f"retriever.fusion must be one of {FUSIONS}, got {fusion!r}")
+            raise ConfigError(f"retriever.fusion must be one of {FUSIONS}, got {fusion!r}")
         if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"retriever.alpha (the dense share of a relative fusion) must be "
+            raise ConfigError(f"retriever.alpha (the dense share of a relative fusion) must be "
                              f"between 0 and 1, got {alpha}")
         if mrl_dim is not None and mrl_dim <= 0:
-            raise ValueError(f"retriever.mrl_dim must be positive or null, got {mrl_dim}")
+            raise ConfigError(f"retriever.mrl_dim must be positive or null, got {mrl_dim}")
         self.mode = mode
         self.mrl_dim = mrl_dim
         self.mrl_limit = mrl_limit
@@ -82,7 +90,7 @@ class Retriever:
 
     def check_dim(self, dim: int) -> None:
         if self.mrl_dim is not None and self.mrl_dim >= dim:
-            raise ValueError(
+            raise ConfigError(
                 f"retriever.mrl_dim={self.mrl_dim} must be smaller than the embedder's "
                 f"dimension {dim} (or null for no MRL first pass)"
             )
@@ -112,3 +120,13 @@ class Retriever:
              Nearest(SPARSE, sparse, max(self.sparse_limit, top_k))],
             top_k, k=self.rrf_k, weights=weights,
         )
+
+
+def configured(mode: str = "hybrid", **changes) -> Retriever:
+    """The plan conf/retriever/<mode>.yaml holds (the default's, for hybrid), with ``changes``:
+    what scripts and tests build plans from."""
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.load(CONF / "hybrid.yaml")  # dense/sparse.yaml only change the mode
+    plan = {k: v for k, v in OmegaConf.to_container(node).items() if not k.startswith("_")}
+    return Retriever(**{**plan, "mode": mode, **changes})

@@ -16,6 +16,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from rag.cli import renamed_overrides, user_errors
+from rag.errors import ConfigError
 
 log = logging.getLogger("rag.serve")
 
@@ -31,7 +32,7 @@ def is_loopback(host: str) -> bool:
 
 def check_bind(host: str, api_key: str | None) -> None:
     if not is_loopback(host) and not api_key:
-        raise ValueError(f"serve.host={host} would expose the index beyond this machine "
+        raise ConfigError(f"serve.host={host} would expose the index beyond this machine "
                          f"without a key: set RAG_API_KEY (clients send 'Authorization: "
                          f"Bearer <key>'), or keep serve.host=127.0.0.1")
 

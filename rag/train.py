@@ -23,6 +23,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from rag.cli import renamed_overrides, user_errors
+from rag.errors import ConfigError
 
 log = logging.getLogger("rag.train")
 KINDS = ("embedder", "reranker")
@@ -44,7 +45,7 @@ def training_pairs(dataset, corpus, max_queries: int | None = None) -> tuple[lis
                 anchors.append(question)
                 positives.append(text[doc_id])
     if not anchors:
-        raise ValueError(f"no training pairs in {dataset.path} split {dataset.split!r}: "
+        raise ConfigError(f"no training pairs in {dataset.path} split {dataset.split!r}: "
                          f"check dataset.split (InsuranceQA has train, valid, test)")
     return anchors, positives
 

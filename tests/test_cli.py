@@ -85,3 +85,44 @@ def test_old_names_still_work_on_the_command_line(tmp_path):
     assert "answerer: null" in proc.stdout
     assert f"data: {tmp_path}/old" in proc.stdout
     assert "note: llm is now answerer" in proc.stderr
+
+
+def test_only_rag_errors_become_one_line(caplog):
+    """#33: a bug's ValueError (mid-write, say) keeps its traceback; before, every ValueError
+    and FileNotFoundError was reported as a fixable mistake with exit status 2."""
+    from hydra.errors import InstantiationException
+
+    from rag.cli import take_verbose, user_errors
+    from rag.errors import ConfigError
+
+    def failing(exc):
+        return user_errors(lambda: (_ for _ in ()).throw(exc))
+
+    take_verbose([])
+    with pytest.raises(SystemExit) as exit_:
+        failing(ConfigError("retriever.alpha must be between 0 and 1"))()
+    assert exit_.value.code == 2
+    assert caplog.records[-1].getMessage().startswith("error: retriever.alpha must be")
+    assert caplog.records[-1].exc_info is None
+    for bug in (ValueError("could not broadcast"), FileNotFoundError("/tmp/x.tmp"),
+                _instantiation_failure(ValueError("bad shape"))):
+        with pytest.raises(type(bug)):
+            failing(bug)()
+    wrapped = _instantiation_failure(ConfigError("chunker.chunk_overlap must be >= 0"))
+    with pytest.raises(SystemExit):
+        failing(wrapped)()
+    assert "chunk_overlap" in caplog.records[-1].getMessage()
+    assert take_verbose(["-v", "retriever=dense"]) == ["retriever=dense"]
+    with pytest.raises(SystemExit):
+        failing(ConfigError("x"))()
+    assert caplog.records[-1].exc_info is not None  # -v: the traceback is logged
+    take_verbose([])
+    assert isinstance(wrapped, InstantiationException)
+
+
+def _instantiation_failure(cause: Exception):
+    from hydra.errors import InstantiationException
+
+    exc = InstantiationException("Error in call to target")
+    exc.__cause__ = cause
+    return exc

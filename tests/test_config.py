@@ -137,3 +137,16 @@ def test_the_answer_threshold_follows_the_embedder():
     # an explicit setting still wins
     cfg = make_cfg("embedder=e5_small", "answerer.min_score=0.5")
     assert instantiate(cfg.answerer).min_score == 0.5
+
+
+def test_retriever_plans_have_one_home():
+    """#33: Retriever's own defaults were the pre-#17 RRF plan while conf/ held the tuned one
+    (and scripts/bench.py ran the stale copy). Now it has none, and configured() is conf's."""
+    import inspect
+
+    params = inspect.signature(Retriever).parameters.values()
+    assert all(p.default is inspect.Parameter.empty for p in params)
+    from rag.retriever import configured
+
+    assert vars(configured()) == vars(instantiate(make_cfg().retriever))
+    assert vars(configured("dense")) == vars(instantiate(make_cfg("retriever=dense").retriever))

@@ -113,7 +113,9 @@ def _index_and_search(server, tmp_path, embedder):
     report = pipeline.index()
     hits = pipeline.search("two-year limited warranty espresso machine", 3)
     tokens, cost = pipeline.embedder.tokens, pipeline.embedder.cost_usd
+    client = pipeline.embedder._client
     pipeline.close()
+    assert client.is_closed and pipeline.embedder._client is None  # #33: it leaked before
     assert report.points == report.chunks > 0
     assert hits[0].payload["source"] == "aurora-espresso-manual.md"
     assert tokens > 0 and cost == pytest.approx(tokens * cfg.embedder.price_per_million_tokens

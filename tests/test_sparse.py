@@ -61,10 +61,10 @@ def test_idf_modifier_ranks_the_rare_term_higher(tmp_path):
     store.open(IndexSpec("bm25", 2, None, sparse_idf=True, fingerprint={"embedder": "none"}))
     store.upsert([Point(f"00000000-0000-0000-0000-{i:012d}", np.array([1.0, 0.0]), s, {"i": i})
                   for i, s in enumerate(enc.encode_documents(docs))])
-    from rag.retriever import Retriever
+    from rag.retriever import configured
 
     def search(q):
-        return store.search(Retriever(mode="sparse").plan(None, enc.encode_queries([q])[0], 11))
+        return store.search(configured(mode="sparse").plan(None, enc.encode_queries([q])[0], 11))
 
     rare, common = search("rare"), search("common")
     assert [h.payload["i"] for h in rare] == [0]

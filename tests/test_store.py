@@ -8,7 +8,7 @@ import uuid
 import numpy as np
 import pytest
 
-from rag.retriever import Retriever
+from rag.retriever import configured
 from rag.store import DENSE, IndexMismatchError, IndexSpec, Nearest, Point, mrl_cut, tie_key
 from rag.store.client import QdrantClientStore
 from rag.store.edge import EdgeStore
@@ -118,7 +118,7 @@ def _ids(hits):
 
 
 def test_mrl_funnel_equals_brute_force(store, data):
-    retriever = Retriever(mode="dense", mrl_dim=MRL, mrl_limit=40)
+    retriever = configured(mode="dense", mrl_dim=MRL, mrl_limit=40)
     hits = store.search(retriever.plan(data["query"], None, 10))
     expected = ref_dense_funnel(data, 40, 10)
     assert _ids(hits) == [pid for pid, _ in expected]
@@ -127,7 +127,7 @@ def test_mrl_funnel_equals_brute_force(store, data):
 
 def test_funnel_with_a_narrow_first_pass_differs_from_full_search(store, data):
     # Guards the test above: a funnel that silently searched the full vector would pass it.
-    narrow = store.search(Retriever(mode="dense", mrl_dim=MRL, mrl_limit=10)
+    narrow = store.search(configured(mode="dense", mrl_dim=MRL, mrl_limit=10)
                           .plan(data["query"], None, 10))
     full = ref_dense_funnel(data, N, 10)
     assert _ids(narrow) == [p for p, _ in ref_dense_funnel(data, 10, 10)]
@@ -135,19 +135,19 @@ def test_funnel_with_a_narrow_first_pass_differs_from_full_search(store, data):
 
 
 def test_mrl_without_rescoring_ranks_by_the_short_vector_alone(store, data):
-    retriever = Retriever(mode="dense", mrl_dim=MRL, rescore=False)
+    retriever = configured(mode="dense", mrl_dim=MRL, rescore=False)
     hits = store.search(retriever.plan(data["query"], None, 10))
     short = mrl_cut(data["dense"], MRL) @ mrl_cut(data["query"], MRL)
     expected = _ranked({data["ids"][i]: float(s) for i, s in enumerate(short)}, 10)
     assert _ids(hits) == [pid for pid, _ in expected]
     np.testing.assert_allclose([h.score for h in hits], [s for _, s in expected], rtol=1e-5)
-    assert _ids(hits) != _ids(store.search(Retriever(mode="dense", mrl_dim=MRL)
+    assert _ids(hits) != _ids(store.search(configured(mode="dense", mrl_dim=MRL)
                                            .plan(data["query"], None, 10)))
     assert retriever.searched_vectors == {"dense_mrl"}
 
 
 def test_sparse_idf_equals_reference(store, data):
-    hits = store.search(Retriever(mode="sparse").plan(None, data["sparse_query"], 15))
+    hits = store.search(configured(mode="sparse").plan(None, data["sparse_query"], 15))
     expected = ref_sparse_idf(data, 15)
     assert _ids(hits) == [pid for pid, _ in expected]
     np.testing.assert_allclose([h.score for h in hits], [s for _, s in expected], rtol=1e-4)
@@ -157,8 +157,9 @@ def test_sparse_idf_equals_reference(store, data):
                                             (10, (2.0, 0.5))])
 def test_rrf_fusion_equals_reference(store, data, k, weights):
     dw, sw = weights or (1.0, 1.0)
-    retriever = Retriever(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
-                          sparse_limit=30, rrf_k=k, dense_weight=dw, sparse_weight=sw)
+    retriever = configured(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
+                           sparse_limit=30, fusion="rrf", rrf_k=k, dense_weight=dw,
+                           sparse_weight=sw)
     hits = store.search(retriever.plan(data["query"], data["sparse_query"], 10))
     fused = ref_rrf([ref_dense_funnel(data, 60, 30), ref_sparse_idf(data, 30)], k,
                     list(weights) if weights else None)
@@ -169,7 +170,7 @@ def test_rrf_fusion_equals_reference(store, data, k, weights):
 
 @pytest.mark.parametrize("alpha", [0.5, 0.8, 0.0])
 def test_relative_fusion_equals_reference(store, data, alpha):
-    retriever = Retriever(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
+    retriever = configured(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
                           sparse_limit=30, fusion="relative", alpha=alpha)
     hits = store.search(retriever.plan(data["query"], data["sparse_query"], 10))
     expected = _ranked(ref_relative([ref_dense_funnel(data, 60, 30),
@@ -192,7 +193,7 @@ def test_relative_fusion_matches_llama_index(store, data):
 
     dense, sparse = ref_dense_funnel(data, 60, 30), ref_sparse_idf(data, 30)
     peer = utils.relative_score_fusion(result(dense), result(sparse), alpha=0.7, top_k=10)
-    hits = store.search(Retriever(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
+    hits = store.search(configured(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
                                   sparse_limit=30, fusion="relative", alpha=0.7)
                         .plan(data["query"], data["sparse_query"], 10))
     np.testing.assert_allclose([h.score for h in hits], peer.similarities, rtol=1e-4)
@@ -209,7 +210,7 @@ def test_relative_fusion_edge_cases():
     assert [(h.id, round(h.score, 6)) for h in fused] == [("x", 0.6), ("w", 0.4), ("z", 0.4)]
     assert fuse_relative([[], b], [0.5, 0.5], 5)[0].score == pytest.approx(0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
-        Retriever(fusion="relative", alpha=1.5)
+        configured(fusion="relative", alpha=1.5)
 
 
 def test_backends_agree_on_every_plan(tmp_path, data):
@@ -219,10 +220,10 @@ def test_backends_agree_on_every_plan(tmp_path, data):
         s.open(SPEC)
         s.upsert(data["points"])
         stores.append(s)
-    for retriever in (Retriever(mode="dense", mrl_dim=MRL), Retriever(mode="sparse"),
-                      Retriever(mode="hybrid", mrl_dim=MRL),
-                      Retriever(mode="hybrid", mrl_dim=MRL, fusion="dbsf"),
-                      Retriever(mode="hybrid", mrl_dim=MRL, fusion="relative", alpha=0.7)):
+    for retriever in (configured(mode="dense", mrl_dim=MRL), configured(mode="sparse"),
+                      configured(mode="hybrid", mrl_dim=MRL, fusion="rrf"),
+                      configured(mode="hybrid", mrl_dim=MRL, fusion="dbsf"),
+                      configured(mode="hybrid", mrl_dim=MRL, fusion="relative", alpha=0.7)):
         plan = retriever.plan(data["query"], data["sparse_query"], 10)
         edge, memory = (s.search(plan) for s in stores)
         assert _ids(edge) == _ids(memory), retriever.mode

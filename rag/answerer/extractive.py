@@ -25,6 +25,7 @@ from functools import cache
 import numpy as np
 
 from rag.answerer import decline_for
+from rag.errors import ConfigError
 from rag.sparse.tokenizers import EnglishTokenizer, JiebaTokenizer, MixedTokenizer
 from rag.store import Hit
 from rag.text import CJK_IDEOGRAPH, sentence_spans, terms
@@ -93,7 +94,7 @@ class ExtractiveAnswerer:
                  second_passage_ratio: float = 0.9, keep_ratio: float = 0.75,
                  lead_bonus: float = 0.1, max_sentences: int = 24) -> None:
         if not 0 <= semantic_weight <= 1:
-            raise ValueError(f"answerer.semantic_weight must be in [0, 1], got {semantic_weight}")
+            raise ConfigError(f"answerer.semantic_weight must be in [0, 1], got {semantic_weight}")
         self.max_passages = max_passages
         self.max_chars = max_chars
         self.semantic_weight = semantic_weight

@@ -27,6 +27,7 @@ from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from pydantic import PrivateAttr
 
+from rag.errors import InputNotFoundError
 from rag.models import resolve_model
 
 
@@ -59,7 +60,7 @@ class LocalGGUF(CustomLLM):
                 torch.set_num_threads(self.threads)
             path = resolve_model(self.model)
             if not path.is_file() or path.suffix != ".gguf":
-                raise FileNotFoundError(f"llm.llm.model must be a .gguf file, got {path}")
+                raise InputNotFoundError(f"llm.llm.model must be a .gguf file, got {path}")
             self._tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
             self._model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
             self._model.eval()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.corpus import Skipped
 from rag.documents import Document
+from rag.errors import ConfigError, InputNotFoundError
 
 
 class BeirCorpusReader:
@@ -30,7 +31,7 @@ class BeirCorpusReader:
     def sources(self) -> tuple[list[str], list[Skipped]]:
         """Every document id; the corpus is read once and kept (evaluation corpora are small)."""
         if not self.path.is_file():
-            raise FileNotFoundError(
+            raise InputNotFoundError(
                 f"{self.path} does not exist: run `make data` for the packaged data sets, or "
                 f"point corpus.path at a BEIR corpus.jsonl"
             )
@@ -43,7 +44,7 @@ class BeirCorpusReader:
                     row = json.loads(line)
                     text, doc_id = row.get("text", ""), str(row["_id"])
                 except (ValueError, KeyError) as exc:
-                    raise ValueError(f"{self.path} line {number} is not a BEIR corpus row "
+                    raise ConfigError(f"{self.path} line {number} is not a BEIR corpus row "
                                      f"({{\"_id\", \"title\", \"text\"}}): {exc}") from exc
                 if self.title and row.get("title"):
                     text = f"{row['title']}\n\n{text}"

@@ -11,6 +11,7 @@ from pathlib import Path
 from rag.corpus import Skipped, UnreadableError
 from rag.corpus.pdf import join_cjk_lines, read_pdf
 from rag.documents import Document
+from rag.errors import ConfigError, InputNotFoundError
 
 SUPPORTED = (".pdf", ".md", ".markdown", ".txt")
 BLOCK_CHARS = 1 << 20  # a long text file is read in pieces of about this many characters
@@ -38,7 +39,7 @@ class FolderReader:
         self.extensions = tuple(e.lower() for e in extensions)
         unknown = [e for e in self.extensions if e not in SUPPORTED]
         if unknown:
-            raise ValueError(f"corpus.extensions {unknown} cannot be read: rag reads "
+            raise ConfigError(f"corpus.extensions {unknown} cannot be read: rag reads "
                              f"{', '.join(SUPPORTED)}")
         self.recursive = recursive
         self.encodings = tuple(encodings)
@@ -46,7 +47,7 @@ class FolderReader:
             try:
                 codecs.lookup(name)
             except LookupError:
-                raise ValueError(f"corpus.encodings: unknown encoding {name!r}") from None
+                raise ConfigError(f"corpus.encodings: unknown encoding {name!r}") from None
         self.exclude = tuple(exclude)
         self.max_file_mb = max_file_mb
         self.pdf_passwords = [str(p) for p in pdf_passwords]
@@ -72,7 +73,7 @@ class FolderReader:
 
     def sources(self) -> tuple[list[str], list[Skipped]]:
         if not self.root.is_dir():
-            raise FileNotFoundError(
+            raise InputNotFoundError(
                 f"corpus folder {self.root} does not exist: set corpus.path=/path/to/your/documents"
             )
         sources, skipped = [], []

@@ -70,3 +70,5 @@ class CachedQueries:
 
     def close(self) -> None:
         self._cache.close()
+        if hasattr(self.inner, "close"):
+            self.inner.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag.embedder import declared_dim, fingerprint, normalize, quiet_loading
+from rag.errors import ConfigError
 from rag.models import resolve_model
 
 
@@ -25,7 +26,8 @@ class FlagEmbedder:
         dim: int | None = None,
     ) -> None:
         if model_class not in ("encoder", "m3"):
-            raise ValueError(f"embedder.model_class must be 'encoder' or 'm3', got {model_class!r}")
+            raise ConfigError(f"embedder.model_class must be 'encoder' or 'm3', "
+                              f"got {model_class!r}")
         self.model = model
         self.model_class = model_class
         self.query_instruction = query_instruction

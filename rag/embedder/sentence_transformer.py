@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.embedder import declared_dim, fingerprint, normalize, quiet_loading
+from rag.errors import ConfigError
 from rag.models import resolve_model
 from rag.onnx_model import check_runtime
 
@@ -72,7 +73,7 @@ class SentenceTransformerEmbedder:
             self._model.max_seq_length = self.max_length
         loaded = int(self._model.get_embedding_dimension())
         if self._dim is not None and self._dim != loaded:
-            raise ValueError(f"embedder.dim={self._dim} but {self.model} gives {loaded}-d "
+            raise ConfigError(f"embedder.dim={self._dim} but {self.model} gives {loaded}-d "
                              f"vectors: remove embedder.dim or correct it")
         self._dim = loaded
 
@@ -104,7 +105,7 @@ class SentenceTransformerEmbedder:
         if self.append_eos:
             eos = model.tokenizer.eos_token
             if not eos:
-                raise ValueError(f"embedder.append_eos: {self.model} has no eos_token")
+                raise ConfigError(f"embedder.append_eos: {self.model} has no eos_token")
             texts = [t + eos for t in texts]
         kwargs = dict(batch_size=self.batch_size, normalize_embeddings=True,
                       convert_to_numpy=True, show_progress_bar=False)
@@ -131,7 +132,7 @@ class _OnnxSentenceModel:
         st_config = _read(path / "config_sentence_transformers.json")
         self.prompts = st_config.get("prompts") or {}
         if embedder.append_eos:
-            raise ValueError("embedder.append_eos is not supported by backend=onnx")
+            raise ConfigError("embedder.append_eos is not supported by backend=onnx")
         max_length = embedder.max_length or _read(path / "sentence_bert_config.json").get(
             "max_seq_length") or 512
         self.encoder = OnnxEncoder(exported(path, embedder.onnx_dir, "hidden", embedder.quantize),
@@ -165,7 +166,7 @@ def _pooling(path: Path, model: str) -> str:
     kinds = [m.get("type", "").rsplit(".", 1)[-1] for m in modules]
     extra = [k for k in kinds if k not in ("Transformer", "Pooling", "Normalize")]
     if extra:
-        raise ValueError(f"embedder.backend=onnx runs encoder + pooling models; {model} also "
+        raise ConfigError(f"embedder.backend=onnx runs encoder + pooling models; {model} also "
                          f"has {extra}: use embedder.backend=torch")
     pooling = next((m for m in modules if m.get("type", "").endswith("Pooling")), None)
     config = _read(path / pooling["path"] / "config.json") if pooling else {}
@@ -173,6 +174,6 @@ def _pooling(path: Path, model: str) -> str:
         (k.removeprefix("pooling_mode_").removesuffix("_token").removesuffix("_tokens")
          for k, v in config.items() if k.startswith("pooling_mode_") and v is True), "mean")
     if mode not in ("mean", "cls"):
-        raise ValueError(f"embedder.backend=onnx pools by mean or cls; {model} pools by "
+        raise ConfigError(f"embedder.backend=onnx pools by mean or cls; {model} pools by "
                          f"{mode}: use embedder.backend=torch")
     return mode

@@ -14,11 +14,12 @@ import time
 import numpy as np
 
 from rag.embedder import normalize, unknown_dim
+from rag.errors import ConfigError, RagError
 
 log = logging.getLogger(__name__)
 
 
-class EmbeddingServiceError(RuntimeError):
+class EmbeddingServiceError(RagError, RuntimeError):
     """The service refused the request for a reason the user must fix (key, model, input)."""
 
 
@@ -100,6 +101,11 @@ class _HttpEmbedder:
                 f"{self._dim} (embedder.dim / dimensions): correct or remove it")
         self._dim = vectors.shape[1]
         return vectors
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def _headers(self) -> dict:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -204,7 +210,7 @@ class CohereEmbedder(_HttpEmbedder):
                  price_per_million_tokens: float | None = None,
                  tokenizer: str | None = None, dim: int | None = None) -> None:
         if embedding_type not in self.TYPES:
-            raise ValueError(f"embedder.embedding_type must be one of {self.TYPES}, "
+            raise ConfigError(f"embedder.embedding_type must be one of {self.TYPES}, "
                              f"got {embedding_type!r}")
         super().__init__(base_url, model, api_key_env, batch_size, max_retries, backoff_s,
                          timeout_s, price_per_million_tokens, tokenizer, dim or output_dimension)

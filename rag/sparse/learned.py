@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+from rag.errors import InputNotFoundError
 from rag.models import resolve_model, weights_signature
 from rag.sparse import SparseVec
 
@@ -74,7 +75,7 @@ class BgeM3LexicalEncoder(_LearnedSparse):
         if self._model is None:
             path = resolve_model(self.model)
             if not (path / "sparse_linear.pt").exists():
-                raise FileNotFoundError(
+                raise InputNotFoundError(
                     f"{path} has no sparse_linear.pt, so bge-m3 lexical weights would be random: "
                     f"use a full BAAI/bge-m3 checkpoint or sparse=bm25"
                 )

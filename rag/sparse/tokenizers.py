@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 
+from rag.errors import ConfigError
 from rag.text import CJK_RUN as _CJK_RUN
 
 # Words, numbers and dotted/dashed codes such as "v2.3.1" or "X-200" stay one term.
@@ -42,9 +43,9 @@ class JiebaTokenizer:
 
     def __init__(self, backend: str = "rjieba", mode: str = "search") -> None:
         if backend not in ("jieba", "rjieba"):
-            raise ValueError(f"jieba backend must be 'jieba' or 'rjieba', got {backend!r}")
+            raise ConfigError(f"jieba backend must be 'jieba' or 'rjieba', got {backend!r}")
         if mode not in ("search", "default"):
-            raise ValueError(f"jieba mode must be 'search' or 'default', got {mode!r}")
+            raise ConfigError(f"jieba mode must be 'search' or 'default', got {mode!r}")
         self.backend = backend
         self.mode = mode
 

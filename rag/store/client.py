@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from rag.errors import ConfigError
 from rag.store import (
     DENSE,
     DENSE_MRL,
@@ -49,11 +50,11 @@ class QdrantClientStore:
     ) -> None:
         check_quantization(quantization)
         if quantization and url is None:
-            raise ValueError("store.quantization needs a Qdrant server (store.url=...) or "
+            raise ConfigError("store.quantization needs a Qdrant server (store.url=...) or "
                              "store=edge: qdrant-client's local mode does not quantize")
         self.quantization, self.rescore, self.oversampling = quantization, rescore, oversampling
         if sum(x is not None for x in (url, location, path)) != 1:
-            raise ValueError(
+            raise ConfigError(
                 "set exactly one of store.url, store.location (':memory:'), store.path")
         self.url, self.location, self.path = url, location, path
         self.api_key = api_key or os.environ.get("QDRANT_API_KEY")

@@ -9,16 +9,18 @@ protect an index from a configuration that does not match it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.errors import ConfigError, RagError
 from rag.sparse import SparseVec
 
 DENSE, DENSE_MRL, SPARSE = "dense", "dense_mrl", "sparse"
 
 
-class IndexMismatchError(RuntimeError):
+class IndexMismatchError(RagError, RuntimeError):
     """The existing index was built with a different schema; nothing was written."""
 
 
@@ -64,6 +66,14 @@ class IndexSpec:
                 f"{new.get('embedder')}: its vectors are not comparable. Nothing was written. "
                 f"Use another store.collection, or delete {where} to rebuild it."
             )
+        for stage in ("chunker", "sparse"):  # other chunks or terms would mix into this index
+            # as the manifest stores it (JSON: a tuple reads back as a list)
+            if stage in old and old[stage] != json.loads(json.dumps(new.get(stage))):
+                raise IndexMismatchError(
+                    f"index {where} was built with {stage} {old[stage]}, not {new.get(stage)}: "
+                    f"its points would mix with these. Nothing was written. Use another "
+                    f"store.collection, or delete {where} to rebuild it."
+                )
 
 
 QUANTIZATIONS = ("int8", "binary", "binary_1.5bit", "binary_2bit")
@@ -71,7 +81,7 @@ QUANTIZATIONS = ("int8", "binary", "binary_1.5bit", "binary_2bit")
 
 def check_quantization(quantization: str | None) -> None:
     if quantization is not None and quantization not in QUANTIZATIONS:
-        raise ValueError(f"store.quantization must be null or one of {QUANTIZATIONS}, "
+        raise ConfigError(f"store.quantization must be null or one of {QUANTIZATIONS}, "
                          f"got {quantization!r}")
 
 
