@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.dataset import BeirDataset  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.retriever import Retriever  # noqa: E402
+from rag.retriever import configured  # noqa: E402
 
 CORPUS = ROOT / "data" / "datasets" / "insuranceqa_en" / "corpus.jsonl"
 QUERIES = ROOT / "data" / "datasets" / "insuranceqa_en" / "queries.jsonl"
@@ -55,12 +55,17 @@ def write_corpus(texts: list[str], folder: Path) -> Path:
     return folder / "corpus.jsonl"
 
 
+# The stack these benchmarks measure: MiniLM + BM25 (experiment=en), the default until #30
+# and what docs/benchmarks.md's figures and the llama-index peer (same MiniLM) were run with.
+STACK = ("experiment=en",)
+
+
 def beir_pipeline(corpus: Path, data: Path, *overrides: str) -> Pipeline:
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose(config_name="eval", overrides=[
-            "dataset=beir", f"dataset.path={corpus.parent}", f"paths.data={data}",
+            *STACK, "dataset=beir", f"dataset.path={corpus.parent}", f"paths.data={data}",
             f"paths.index={data / 'index'}", "progress=false", *overrides])
     return Pipeline.from_config(cfg)
 
@@ -295,7 +300,7 @@ def bench_peer(n_queries: int | None, folder: Path) -> list[dict]:
     qrels = {q: qrels[q] for q in queries}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        # rag: its defaults (conf/), exact search, from an empty cache
+        # rag: experiment=en as conf/ holds it, exact search, from an empty cache
         rag = beir_pipeline(corpus, Path(tmp) / "rag", "store.exact_below=1000000")
         rag.embedder.encode_documents(["warm up"])
         start = time.perf_counter()
@@ -307,12 +312,14 @@ def bench_peer(n_queries: int | None, folder: Path) -> list[dict]:
         # (full-dimension dense and BM25 top 100 each, relative score fusion, alpha 0.5) and
         # dense alone
         d = rag.retriever
-        plans = {f"rag defaults ({d.mode}, {d.fusion}, alpha {d.alpha})": d,
-                 "rag previous default (hybrid, RRF k=60)": Retriever(mode="hybrid", rrf_k=60),
+        plans = {f"rag experiment=en ({d.mode}, {d.fusion}, alpha {d.alpha})": d,
+                 "rag previous default (hybrid, RRF k=60)": configured(
+                     fusion="rrf", rrf_k=60, mrl_dim=128, mrl_limit=100, dense_limit=50,
+                     sparse_limit=50),
                  "rag with the peer's plan (relative, alpha 0.5, full-dim top 100 each)":
-                     Retriever(mode="hybrid", fusion="relative", alpha=0.5, mrl_dim=None,
-                               dense_limit=100, sparse_limit=100),
-                 "rag dense, full 384-d": Retriever(mode="dense", mrl_dim=None)}
+                     configured(fusion="relative", alpha=0.5, mrl_dim=None, dense_limit=100,
+                                sparse_limit=100),
+                 "rag dense, full 384-d": configured(mode="dense", mrl_dim=None)}
         for name, retriever in plans.items():
             rag.retriever = retriever
             run, latency = {}, []

@@ -31,7 +31,7 @@ COMMON = ["store.exact_below=1000000", "progress=false"]  # exact: compare plans
 
 LANGS = {
     "en": {
-        "preset": [],
+        "preset": ["experiment=en"],  # the default stack until #30
         "tune": {"insuranceqa_en": ["dataset=insuranceqa_en", "dataset.split=valid"],
                  "python_faq": ["dataset=python_faq", "dataset.part=tune"]},
         "test": {"insuranceqa_en": ["dataset=insuranceqa_en"],
@@ -55,17 +55,51 @@ LANGS = {
 }
 
 
+def _sets(split: str, part: str) -> dict[str, list[str]]:
+    """Every collection of both languages: InsuranceQA by split, the small sets by part."""
+    out = {f"insuranceqa_{n}": [f"dataset=insuranceqa_{n}", f"dataset.split={split}"]
+           for n in ("en", "zh", "en2zh", "zh2en", "mixed")}
+    out |= {f"maint_guide_{n}": [f"dataset=maint_guide_{n}", f"dataset.part={part}"]
+            for n in ("en", "zh", "en2zh", "zh2en", "mixed")}
+    out["python_faq"] = ["dataset=python_faq", f"dataset.part={part}"]
+    return out
+
+
+# One default for Chinese, English and mixed folders (#30): the multilingual stack (e5-small +
+# mixed-script BM25) searched on the two large sets, every candidate then run on all eleven
+# collections, today's two presets beside them as whole stacks.
+LANGS["multi"] = {
+    "preset": ["embedder=e5_small", "sparse=bm25_char", "retriever.mrl_dim=null"],
+    "search": ["insuranceqa_en", "insuranceqa_zh"],
+    "tune": _sets("valid", "tune"),
+    "test": _sets("test", "test"),
+    "previous": ["retriever.fusion=dbsf", "retriever.dense_limit=100",
+                 "retriever.sparse_limit=200"],  # experiment=zh's plan, on the converted e5
+    "dense": ["retriever=dense"],
+    # whole stacks, run without the preset
+    "stacks": {"English default": ["experiment=en"]},
+}
+
+
 def rag_eval(*args: str) -> None:
     cmd = [sys.executable, "-m", "rag.eval", *args]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
 
 
+def _key(lang: str, name: str) -> str:
+    """A search's name: the per-language searches of #17 kept their collection's name."""
+    return name if lang in ("en", "zh") else f"{lang}_{name}"
+
+
 def search(lang: str, trials: int) -> None:
     spec = LANGS[lang]
     for name, data in spec["tune"].items():
+        if name not in spec.get("search", spec["tune"]):
+            continue
+        sweep = RUNS / f"search_{_key(lang, name)}"
         rag_eval("hparams_search=retrieval", *spec["preset"], *data,
-                 f"hydra.sweeper.n_trials={trials}", f"hydra.sweep.dir={RUNS / f'search_{name}'}")
+                 f"hydra.sweeper.n_trials={trials}", f"hydra.sweep.dir={sweep}")
 
 
 def best_plans(name: str, n: int = 3) -> list[list[str]]:
@@ -106,14 +140,14 @@ def candidates(lang: str) -> dict[str, list[str]]:
     spec = LANGS[lang]
     out = {}
     for name in spec["tune"]:
-        if not (RUNS / f"search_{name}").is_dir():
+        if not (RUNS / f"search_{_key(lang, name)}").is_dir():
             continue  # a set may serve for selection only
-        for rank, plan in enumerate(best_plans(name), 1):
+        for rank, plan in enumerate(best_plans(_key(lang, name)), 1):
             if plan not in out.values():
                 out[f"{name} search {rank}"] = plan
     out["previous default"] = spec["previous"]
     out["dense alone"] = spec["dense"]
-    return out
+    return out | spec.get("stacks", {})
 
 
 def effective(plan: list[str], k: int = 100) -> dict[str, str]:
@@ -147,8 +181,9 @@ def select(lang: str) -> dict:
     for label, plan in plans.items():
         for name, data in spec["tune"].items():
             out = RUNS / f"select_{lang}" / name / label.replace(" ", "_")
+            preset = [] if label in spec.get("stacks", {}) else spec["preset"]
             if not (out / "results.json").exists():
-                rag_eval(*spec["preset"], *data, *COMMON, *plan, "+eval.cache_queries=true",
+                rag_eval(*preset, *data, *COMMON, *plan, "+eval.cache_queries=true",
                          f"store.path={ROOT / 'data' / 'tune-index'}", f"hydra.run.dir={out}")
             scores.setdefault(label, {})[name] = ndcg(out)
     mean = {label: sum(s.values()) / len(s) for label, s in scores.items()}
@@ -161,8 +196,8 @@ def select(lang: str) -> dict:
                                      "mean": mean[label]} for label in plans}}
     DOCS.mkdir(parents=True, exist_ok=True)
     for name in spec["tune"]:
-        if (RUNS / f"search_{name}").is_dir():
-            write_trials(name)
+        if (RUNS / f"search_{_key(lang, name)}").is_dir():
+            write_trials(_key(lang, name))
     (DOCS / f"{lang}.json").write_text(json.dumps(result, indent=2) + "\n")
     names = list(spec["tune"])
     lines = [f"| candidate | overrides | {' | '.join(names)} | mean |",
