@@ -10,8 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class ChatServer:
-    def __init__(self, reply_chunks: list[str]) -> None:
+    def __init__(self, reply_chunks: list[str], fail_after: int | None = None) -> None:
         self.reply_chunks = reply_chunks
+        self.fail_after = fail_after  # streamed deltas before an error event (a model crash)
         self.requests: list[dict] = []
         server = self
 
@@ -55,6 +56,11 @@ class ChatServer:
                 deltas = [{"role": "assistant", "content": ""}] + [
                     {"content": c} for c in server.reply_chunks]
                 for i, delta in enumerate(deltas):
+                    if i == server.fail_after:
+                        error = {"error": {"message": "model crashed", "type": "server_error"}}
+                        self.wfile.write(f"data: {json.dumps(error)}\n\n".encode())
+                        self.wfile.flush()
+                        return
                     chunk = {**self._base(body), "object": "chat.completion.chunk", "choices": [{
                         "index": 0, "delta": delta,
                         "finish_reason": "stop" if i == len(deltas) - 1 else None}]}

@@ -165,6 +165,48 @@ def test_openai_client_gets_the_cited_answer_streaming_and_not(server, client):
         ai.chat.completions.create(model="gpt-4o", messages=messages)
 
 
+def test_openai_model_lookup_and_usage(server):
+    """#33: GET /v1/models/rag was a 404, usage was all zeros and include_usage ignored."""
+    from openai import OpenAI
+
+    ai = OpenAI(base_url=server.url + "/v1", api_key="unused")
+    assert ai.models.retrieve("rag").id == "rag"
+    messages = [{"role": "user", "content": QUESTION}]
+    done = ai.chat.completions.create(model="rag", messages=messages)
+    u = done.usage
+    assert u.prompt_tokens > len(QUESTION.split()) and u.completion_tokens > 0
+    assert u.total_tokens == u.prompt_tokens + u.completion_tokens
+    chunks = list(ai.chat.completions.create(model="rag", messages=messages, stream=True,
+                                             stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == u.total_tokens
+    assert all(c.usage is None for c in chunks[:-1])
+    plain = list(ai.chat.completions.create(model="rag", messages=messages, stream=True))
+    assert plain[-1].choices and plain[-1].usage is None
+
+
+def test_a_model_failing_mid_stream_ends_the_stream_with_an_error(tmp_path):
+    """#33: the chat stream broke off with no word of why; now an error chunk, then [DONE]."""
+    from tests.openai_server import ChatServer
+
+    with ChatServer(["The Aurora X2 ", "has a two-year ", "warranty [1]."], fail_after=2) as llm:
+        s = Server(tmp_path, "answerer=openai_like", f"answerer.llm.api_base={llm.url}",
+                   "answerer.llm.model=m", "answerer.llm.api_key=sk-test",
+                   "answerer.llm.max_retries=0")
+        try:
+            r = httpx.post(s.url + "/v1/chat/completions", timeout=120, json={
+                "model": "rag", "stream": True,
+                "messages": [{"role": "user", "content": QUESTION}]})
+        finally:
+            s.stop()
+    events = [e.removeprefix("data: ") for e in r.text.strip().split("\n\n")]
+    assert events[-1] == "[DONE]"
+    error = json.loads(events[-2])["error"]
+    assert "failed mid-stream" in error["message"] and error["code"] == 500
+    text = "".join(json.loads(e)["choices"][0]["delta"].get("content") or ""
+                   for e in events[:-2])
+    assert text == "The Aurora X2 "  # what the model sent before it failed
+
+
 # ---- uploads -------------------------------------------------------------------------------
 
 
@@ -200,6 +242,15 @@ def test_a_broken_pdf_upload_is_reported_and_skipped(client):
 
 @pytest.mark.parametrize(("request_kwargs", "status", "says"), [
     ({"method": "POST", "url": "/v1/search", "json": {"query": ""}}, 422, "query"),
+    ({"method": "POST", "url": "/v1/search", "json": {"query": " \n\t"}}, 422, "only spaces"),
+    ({"method": "POST", "url": "/v1/answer", "json": {"question": "   "}}, 422, "only spaces"),
+    ({"method": "POST", "url": "/v1/chat/completions",
+      "json": {"model": "rag", "messages": [{"role": "user", "content": "why? " * 40000}]}},
+     422, "200,000 characters; the limit is 4,000"),
+    ({"method": "POST", "url": "/v1/chat/completions",
+      "json": {"model": "rag", "messages": [{"role": "user", "content": "  "}]}}, 422,
+     "no user message"),
+    ({"method": "GET", "url": "/v1/models/gpt-4o"}, 404, "does not exist here"),
     ({"method": "POST", "url": "/v1/search", "content": b"not json",
       "headers": {"content-type": "application/json"}}, 422, "body: not valid JSON"),
     ({"method": "POST", "url": "/v1/search", "json": {"query": "x", "top_k": 500}}, 422,
@@ -213,7 +264,8 @@ def test_a_broken_pdf_upload_is_reported_and_skipped(client):
     ({"method": "POST", "url": "/v1/documents",
       "files": [("files", ("tool.exe", b"MZ..."))]}, 415, ".exe is not accepted"),
     ({"method": "POST", "url": "/v1/documents",
-      "files": [("files", ("big.md", b"word " * 20000))]}, 413, "over the limit"),
+      "files": [("files", ("big.md", b"word " * 20000))]}, 413,
+     "0.10 MB is over the limit"),  # its real size, not the 0.05 MB read before refusing
     ({"method": "POST", "url": "/v1/documents",
       "files": [("files", (f"n{i}.md", b"x")) for i in range(4)]}, 413, "serve.max_files"),
     ({"method": "POST", "url": "/v1/documents",

@@ -12,8 +12,8 @@
 
 The pipeline is one object with one set of models: requests take turns on it (a lock), which
 is also what keeps an upload's writes apart from the searches. Searches that arrive together
-are run as one batch (rag/server/batch.py). Every error is JSON in OpenAI's
-shape (rag/server/errors.py).
+are run as one batch (rag/server/batch.py). Every error response is JSON in OpenAI's
+shape (rag/server/errors.py); a stream that fails after it started ends with an error event.
 """
 
 from __future__ import annotations
@@ -24,17 +24,18 @@ import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from rag.pipeline import Pipeline
 from rag.server.batch import SearchBatcher
-from rag.server.errors import ApiError, error
+from rag.server.errors import MAX_QUESTION_CHARS, ApiError, error
 from rag.server.events import ask_events, sse
 from rag.server.uploads import UploadError, check_upload, write_upload
 from rag.store import IndexBusyError
@@ -57,13 +58,23 @@ class Settings:
     cors_origins: list[str] = field(default_factory=list)
 
 
+def _has_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("only spaces: give a question")
+    return value
+
+
+Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS),
+                     AfterValidator(_has_text)]
+
+
 class SearchRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=4000)
+    query: Question
     top_k: int | None = Field(default=None, ge=1)
 
 
 class AnswerRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=4000)
+    question: Question
     top_k: int | None = Field(default=None, ge=1)
     stream: bool = False
 
@@ -178,8 +189,9 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
         limit = settings.max_upload_mb * 2**20
         for f in files:  # every file is checked before any is written
             data = await f.read(int(limit) + 1)
+            size = f.size if f.size is not None else len(data)  # read stops past the limit
             try:
-                name = check_upload(f.filename or "", len(data), pipeline.corpus.extensions,
+                name = check_upload(f.filename or "", size, pipeline.corpus.extensions,
                                     settings.max_upload_mb)
             except UploadError as exc:
                 raise ApiError(exc.status, str(exc)) from None

@@ -16,6 +16,20 @@ class ApiError(HTTPException):
         self.kind = kind or KINDS.get(status, "invalid_request_error")
 
 
+MAX_QUESTION_CHARS = 4000  # every route that takes a question: REST, chat, MCP
+
+
+def check_question(text: str, field: str) -> str:
+    """The question stripped, or a 422 naming the field: blank and oversized questions are
+    refused the same way on every route."""
+    if not text or not text.strip():
+        raise ApiError(422, f"{field}: give a question (it is empty or only spaces)")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ApiError(422, f"{field}: the question is {len(text):,} characters; the limit is "
+                            f"{MAX_QUESTION_CHARS:,}")
+    return text.strip()
+
+
 def error(status: int, message: str, kind: str | None = None) -> JSONResponse:
     kind = kind or KINDS.get(status, "invalid_request_error")
     return JSONResponse({"error": {"message": message, "type": kind, "code": status}},

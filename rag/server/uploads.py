@@ -45,7 +45,7 @@ def check_upload(name: str, size: int, extensions: tuple[str, ...], max_mb: floa
         raise UploadError(415, f"{name}: {ext or 'no extension'} is not accepted; upload "
                                f"{', '.join(extensions)}")
     if size > max_mb * 2**20:
-        raise UploadError(413, f"{name}: {size / 2**20:.1f} MB is over the limit of "
+        raise UploadError(413, f"{name}: {size / 2**20:.2f} MB is over the limit of "
                                f"{max_mb:g} MB (serve.max_upload_mb)")
     if size == 0:
         raise UploadError(400, f"{name}: the file is empty")
