@@ -214,3 +214,21 @@ def test_unanswerable_questions_over_the_sample_are_declined(sample_pipeline, qu
     answer = sample_pipeline.ask(question, 5).answer
     assert answer.declined and answer.citations == [], answer.text
     assert answer.text in DECLINE.values()
+
+
+def test_a_quote_never_skips_a_sentence_of_its_passage():
+    """Two sentences that answer, one between them that does not: quoting both as one quote
+    puts words side by side that the passage never did (seen on the sample under e5 chunks)."""
+    text = ("The warranty lasts two years from purchase. Descaling uses citric acid only. "
+            "Registering extends the warranty to three years.")
+    answer = ExtractiveAnswerer(semantic_weight=0.0, keep_ratio=0.1).complete(
+        "How many years does the warranty last after purchase?", [hit(text)])
+    quote = answer.rsplit(" [", 1)[0]
+    assert quote in text
+    assert quote.startswith("The warranty lasts two years")
+    # the neighbour that answers is still quoted when it is adjacent
+    both = ExtractiveAnswerer(semantic_weight=0.0, keep_ratio=0.1).complete(
+        "How many years does the warranty last after purchase?",
+        [hit("The warranty lasts two years from purchase. Registering extends the warranty "
+             "to three years. Descaling uses citric acid only.")])
+    assert "two years from purchase. Registering extends" in both

@@ -162,13 +162,17 @@ class ExtractiveAnswerer:
         best = scored[0]
         lead = [best]
         used = len(best.text)
+        passage = "".join(passages[best.passage].payload.get("text", "").split())
         for s in scored[1:]:  # more of the same passage, while it answers and fits
             if s.passage == best.passage and s.score >= self.keep_ratio * best.score and \
                     used + len(s.text) + 1 <= self.max_chars:
-                lead.append(s)
-                used += len(s.text) + 1
-        # in the passage's own order: a section's opening statement before its details
-        parts = [(best.passage + 1, [s.text for s in sorted(lead, key=lambda s: s.start)])]
+                # in the passage's own order (a section's opening statement before its
+                # details), and only as one run of its text: a quote skips no sentence
+                run = sorted([*lead, s], key=lambda s: s.start)
+                if "".join(_joined([r.text for r in run]).split()) in passage:  # spacing aside
+                    lead = run
+                    used += len(s.text) + 1
+        parts = [(best.passage + 1, [s.text for s in lead])]
         second = next((s for s in scored if s.passage != best.passage), None)
         # another passage is cited only when it answers too: about the same key term, covering
         # as much of the question, scoring nearly as well
@@ -184,8 +188,13 @@ class ExtractiveAnswerer:
             yield decline_for(question)
             return
         for i, (n, quoted) in enumerate(parts):
-            text = ("" if CJK_IDEOGRAPH.search(quoted[0]) else " ").join(quoted)
+            text = _joined(quoted)
             yield ("\n\n" if i else "") + f"{text[: self.max_chars]} [{n}]"
 
     def complete(self, question: str, passages: list[Hit]) -> str:
         return "".join(self.stream(question, passages))
+
+
+def _joined(sentences: list[str]) -> str:
+    """Sentences as the passage runs them (whitespace as one space; none between Chinese)."""
+    return ("" if CJK_IDEOGRAPH.search(sentences[0]) else " ").join(sentences)
