@@ -165,6 +165,19 @@ def test_openai_client_gets_the_cited_answer_streaming_and_not(server, client):
         ai.chat.completions.create(model="gpt-4o", messages=messages)
 
 
+def test_docs_page_loads_its_assets_from_the_server(client):
+    """#33: /docs pulled Swagger UI from a CDN, so it was blank without internet."""
+    import re
+
+    page = client.get("/docs").text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets and all(a.startswith("/") for a in assets), assets  # nothing off-host
+    for asset in assets:
+        r = client.get(asset)
+        assert r.status_code == 200 and len(r.content) > 1000, asset
+    assert client.get("/openapi.json").json()["info"]["title"] == "rag"
+
+
 def test_openai_model_lookup_and_usage(server):
     """#33: GET /v1/models/rag was a 404, usage was all zeros and include_usage ignored."""
     from openai import OpenAI

@@ -29,6 +29,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import AfterValidator, BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
@@ -94,8 +95,10 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
             yield
         batcher.close()
 
-    app = FastAPI(title="rag", summary="Questions over your documents, with citations",
-                  version="0.1.0", lifespan=lifespan)
+    # /docs with Swagger UI's files served from the package, not a CDN: it works offline
+    app = FastAPIOffline(title="rag", summary="Questions over your documents, with citations",
+                         version="0.1.0", lifespan=lifespan, redoc_url=None,
+                         static_url="/docs-assets")
     app.state.pipeline, app.state.settings, app.state.lock = pipeline, settings, lock
 
     if settings.cors_origins:
