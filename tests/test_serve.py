@@ -414,6 +414,72 @@ def test_mcp_over_http_and_stdio_give_the_rest_answer(client, server, tmp_path):
     assert answer["answer"] == rest["answer"]
 
 
+def _mcp_calls(transport, calls: list[tuple[str, dict]]) -> list:
+    import anyio
+    from mcp import ClientSession
+
+    async def main():
+        async with transport() as streams, ClientSession(streams[0], streams[1]) as session:
+            await session.initialize()
+            out = []
+            for name, args in calls:
+                if callable(args):
+                    args = args()
+                out.append(await session.call_tool(name, args))
+            return out
+
+    return anyio.run(main)
+
+
+def _text(result) -> str:
+    return " ".join(c.text for c in result.content if hasattr(c, "text"))
+
+
+def test_mcp_tools_check_their_arguments_as_rest_does(server):
+    """#33: an empty query was searched and top_k=500 silently cut to 50; REST says 422."""
+    from mcp.client.streamable_http import streamable_http_client
+
+    results = _mcp_calls(lambda: streamable_http_client(server.url + "/mcp"), [
+        ("search", {"query": "  "}), ("answer", {"question": ""}),
+        ("search", {"query": QUESTION, "top_k": 500}), ("search", {"query": QUESTION, "top_k": 0}),
+        ("search", {"query": QUESTION, "top_k": 2})])
+    assert all(r.is_error for r in results[:4])
+    assert "give a question" in _text(results[0]) and "give a question" in _text(results[1])
+    assert "top_k=500: give 1 to 50" in _text(results[2])
+    assert "top_k=0: give 1 to 50" in _text(results[3])
+    assert not results[4].is_error and len(results[4].structured_content["passages"]) == 2
+
+
+def test_mcp_over_stdio_reports_a_busy_index_and_recovers(tmp_path):
+    """#33: with the index held by another process, rag.mcp exited and the agent saw only
+    'Connection closed'; now a tool call says busy, and works once the index is free."""
+    from mcp import StdioServerParameters, stdio_client
+
+    from rag.pipeline import Pipeline
+    from tests.conftest import make_cfg
+
+    holder = Pipeline.from_config(make_cfg(f"paths.data={tmp_path}", f"corpus.path={SAMPLE}",
+                                           "progress=false"))
+    holder.open_index(build_if_missing=True)  # built, and held by this process
+    params = StdioServerParameters(
+        command=sys.executable, cwd=str(ROOT),
+        args=["-m", "rag.mcp", f"corpus.path={SAMPLE}", "progress=false"],
+        env={**os.environ, "RAG_DATA_DIR": str(tmp_path)})
+
+    def release() -> dict:
+        holder.close()
+        return {"query": QUESTION}
+
+    try:
+        busy, ok = _mcp_calls(lambda: stdio_client(params),
+                              [("search", {"query": QUESTION}), ("search", release)])
+    finally:
+        holder.close()
+    assert busy.is_error and "busy" in _text(busy) and "another process" in _text(busy)
+    assert not ok.is_error
+    assert ok.structured_content["passages"][0]["source"] == "aurora-espresso-manual.md"
+
+
 # ---- safety --------------------------------------------------------------------------------
 
 
