@@ -58,8 +58,33 @@ def test_ask_see_the_answer_and_open_its_citation(server, browser, tmp_path):
     assert re.match(r"\[\d\] aurora-espresso-manual\.md", passage) and "warranty" in passage
     page.click("#answer a.cite")  # the [n] marker in the text opens the same passage
     assert page.inner_text("#passage") == passage
+    # #33: read as text, not as the file's Markdown: no '#' markers, a heading on its own
+    # line, and the manual's hard-wrapped lines joined into one paragraph each
+    paras = page.eval_on_selector_all("#passage p", "ps => ps.map(p => p.textContent)")
+    assert not any(p.startswith("#") for p in paras)
+    assert "Warranty" in paras and all("\n" not in p for p in paras)
+    assert any("two-year limited warranty from the date of purchase that covers defects" in p
+               for p in paras)  # one line break in the file sits inside this phrase
+    assert page.evaluate("document.querySelector('link[rel=icon]').href").startswith("data:")
     page.screenshot(path=str(tmp_path / "answer-en.png"), full_page=True)
     assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+
+
+def test_a_keyed_server_tells_a_browser_user_what_key_to_give(tmp_path, browser):
+    s = Server(tmp_path, env={"RAG_API_KEY": "sk-page-test"})
+    try:
+        page = browser.new_page(locale="en-US")
+        page.goto(s.url)
+        page.fill("#q", QUESTION)
+        page.click("#go")  # refused: 401
+        page.wait_for_selector("#keybox", state="visible", timeout=30_000)
+        help_text = page.inner_text("#keyhelp")
+        assert "access key" in help_text and "RAG_API_KEY" in help_text
+        page.fill("#key", "sk-page-test")
+        page.click("#keybox button")
+        assert "two-year" in ask(page, QUESTION)
+    finally:
+        s.stop()
 
 
 def test_upload_then_ask_about_the_new_file(server, browser, tmp_path):
