@@ -101,7 +101,8 @@ def test_launcher_configs_compose(launcher):
     assert ("Joblib" if launcher == "parallel" else "SlurmLauncher") in target
 
 
-@pytest.mark.parametrize(("lang", "overrides"), [("en", []), ("zh", ["experiment=zh"])])
+@pytest.mark.parametrize(("lang", "overrides"),
+                         [("multi", []), ("en", ["experiment=en"]), ("zh", ["experiment=zh"])])
 def test_defaults_are_the_plan_chosen_on_the_tuning_sets(lang, overrides):
     """conf/ carries what scripts/tune_defaults.py select chose (docs/results/tuning/)."""
     chosen = Path(f"docs/results/tuning/{lang}.json")
@@ -131,7 +132,9 @@ def test_eval_and_query_get_the_same_answerer_under_a_preset(answerer):
 
 
 def test_the_answer_threshold_follows_the_embedder():
-    assert instantiate(make_cfg().answerer).min_score == 0.35  # MiniLM's
+    assert instantiate(make_cfg("experiment=en").answerer).min_score == 0.35  # MiniLM's
+    assert instantiate(make_cfg("embedder=minilm").answerer).min_score == 0.35
+    assert instantiate(make_cfg().answerer).min_score == 0.675  # the default embedder is e5
     for embedder in ("e5_small", "e5_small_q4"):
         assert instantiate(make_cfg(f"embedder={embedder}").answerer).min_score == 0.675
     # an explicit setting still wins
