@@ -1,0 +1,74 @@
+"""The test table of docs/results/multilingual.md, from the runs that
+``python scripts/tune_defaults.py test multi`` makes:
+
+    python scripts/multilingual_table.py [RUNS]     # RUNS: data/multirun/tune/test_multi
+
+Each collection's default row against e5 dense alone and the English stack: Wilcoxon
+signed-rank over the questions, Holm-adjusted over the row's comparisons.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import wilcoxon
+
+ROOT = Path(__file__).resolve().parent.parent
+SETS = [f"insuranceqa_{n}" for n in ("en", "zh", "zh2en", "en2zh", "mixed")] + \
+    [f"maint_guide_{n}" for n in ("en", "zh", "en2zh", "zh2en", "mixed")] + ["python_faq"]
+OTHERS = {"dense": "e5 dense", "English_default": "English stack"}
+
+
+def holm(ps: list[float]) -> list[float]:
+    out, running = [0.0] * len(ps), 0.0
+    for rank, i in enumerate(np.argsort(ps)):
+        running = max(running, min(1.0, (len(ps) - rank) * ps[i]))
+        out[i] = running
+    return out
+
+
+def scores(run: Path) -> dict[str, float]:
+    return {q: v["ndcg@10"] for q, v in json.loads((run / "per_query.json").read_text()).items()}
+
+
+def ndcg(run: Path) -> float:
+    return json.loads((run / "results.json").read_text())["metrics"]["ndcg@10"]
+
+
+def row(folder: Path) -> str:
+    default = scores(folder / "default")
+    queries = len(default)
+    found = [k for k in OTHERS if (folder / k / "results.json").exists()]
+    ps = []
+    for k in found:
+        other = scores(folder / k)
+        a = np.array([default[q] for q in sorted(default)])
+        b = np.array([other.get(q, 0.0) for q in sorted(default)])
+        ps.append(float(wilcoxon(a, b).pvalue) if np.any(a != b) else 1.0)
+    adjusted = dict(zip(found, holm(ps), strict=True)) if ps else {}
+    cells = []
+    for k in OTHERS:
+        if k not in adjusted:
+            cells += ["—", "—"]
+            continue
+        p, delta = adjusted[k], ndcg(folder / "default") - ndcg(folder / k)
+        cells += [f"{ndcg(folder / k):.4f}", f"{delta:+.4f} ({p:.2g}{' *' if p < 0.05 else ''})"]
+    return f"| {folder.name} | {queries} | **{ndcg(folder / 'default'):.4f}** | " + \
+        " | ".join(cells) + " |"
+
+
+def main() -> None:
+    runs = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data/multirun/tune/test_multi"
+    print("| collection (test) | questions | **default** | e5 dense | Δ vs e5 dense (p Holm) | "
+          "English stack (`experiment=en`) | Δ vs English stack (p Holm) |")
+    print("|---|---|---|---|---|---|---|")
+    for name in SETS:
+        if (runs / name / "default" / "results.json").exists():
+            print(row(runs / name))
+
+
+if __name__ == "__main__":
+    main()
