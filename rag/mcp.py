@@ -32,7 +32,7 @@ def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
-    from rag.server.errors import ApiError, check_question
+    from rag.server.errors import ApiError, check_question, check_top_k
     from rag.store import IndexBusyError
 
     server = MCPServer("rag", instructions=(
@@ -40,14 +40,10 @@ def build_server(pipeline, lock: threading.Lock, top_k: int, max_top_k: int = 50
         "passages and numbers its citations [n]; `search` returns the passages only."))
 
     def checked(text: str, field: str, k: int | None) -> tuple[str, int]:
-        try:
-            text = check_question(text, field)
+        try:  # REST's rules, as a tool error the agent reads
+            return check_question(text, field), check_top_k(k, top_k, max_top_k)
         except ApiError as exc:
             raise ToolError(exc.detail) from None
-        k = top_k if k is None else k
-        if not 1 <= k <= max_top_k:
-            raise ToolError(f"top_k={k}: give 1 to {max_top_k} (the server's limit)")
-        return text, k
 
     def guarded(run):
         def call():
@@ -102,8 +98,13 @@ def main(cfg: DictConfig) -> None:
 
     pipeline = Pipeline.from_config(cfg)
 
-    def ready() -> None:  # idempotent once open; a busy index is a tool error, not an exit
-        pipeline.open_index(build_if_missing=cfg.index_if_missing)
+    opened = False
+
+    def ready() -> None:  # a busy index is a tool error, not an exit; once open, nothing to do
+        nonlocal opened
+        if not opened:
+            pipeline.open_index(build_if_missing=cfg.index_if_missing)
+            opened = True
 
     try:
         try:

@@ -146,13 +146,7 @@ def test_other_dimension_on_existing_index_is_refused_before_writing(indexed, tm
     pipeline = build(f"embedder.model={tiny}", "retriever.mrl_dim=32",
                      f"store.collection={first.collection.rsplit('/', 1)[-1]}")
     assert pipeline.embedder.dim == 64
-    with pytest.raises(IndexMismatchError, match="dim=384 but this configuration needs dim=64"):
-        pipeline.index()
-    pipeline.close()
-    untouched = build()
-    untouched.open_index()
-    assert untouched.store.count() == first.points
-    untouched.close()
+    _refused_and_untouched(pipeline, "dim=384 but this configuration needs dim=64", indexed)
 
 
 @pytest.mark.parametrize(("override", "stage"), [("chunker.chunk_size=120", "chunker"),
@@ -162,7 +156,13 @@ def test_other_chunks_or_terms_on_a_named_index_are_refused(indexed, override, s
     (or BM25 tokenizer) wrote its points beside the old ones and pruned them."""
     build, first = indexed
     pipeline = build(override, f"store.collection={first.collection.rsplit('/', 1)[-1]}")
-    with pytest.raises(IndexMismatchError, match=f"was built with {stage} "):
+    _refused_and_untouched(pipeline, f"was built with {stage} ", indexed)
+
+
+def _refused_and_untouched(pipeline, match: str, indexed) -> None:
+    """Indexing into the named collection is refused, and the first index keeps its points."""
+    build, first = indexed
+    with pytest.raises(IndexMismatchError, match=match):
         pipeline.index()
     pipeline.close()
     untouched = build()

@@ -380,7 +380,9 @@ def test_uploads_while_queries_run_lose_and_duplicate_nothing(client):
 # ---- MCP -----------------------------------------------------------------------------------
 
 
-def _mcp_answer(transport) -> tuple[list[str], dict]:
+def _mcp_session(transport, calls: list[tuple[str, dict]]) -> tuple[list[str], list]:
+    """The tools a server lists and the results of ``calls`` (name, arguments, or a callable
+    that returns them at call time), in one session."""
     import anyio
     from mcp import ClientSession
 
@@ -388,10 +390,17 @@ def _mcp_answer(transport) -> tuple[list[str], dict]:
         async with transport() as streams, ClientSession(streams[0], streams[1]) as session:
             await session.initialize()
             tools = sorted(t.name for t in (await session.list_tools()).tools)
-            result = await session.call_tool("answer", {"question": QUESTION})
-            return tools, result.structured_content
+            out = []
+            for name, args in calls:
+                out.append(await session.call_tool(name, args() if callable(args) else args))
+            return tools, out
 
     return anyio.run(main)
+
+
+def _mcp_answer(transport) -> tuple[list[str], dict]:
+    tools, (result,) = _mcp_session(transport, [("answer", {"question": QUESTION})])
+    return tools, result.structured_content
 
 
 def test_mcp_over_http_and_stdio_give_the_rest_answer(client, server, tmp_path):
@@ -414,23 +423,6 @@ def test_mcp_over_http_and_stdio_give_the_rest_answer(client, server, tmp_path):
     assert answer["answer"] == rest["answer"]
 
 
-def _mcp_calls(transport, calls: list[tuple[str, dict]]) -> list:
-    import anyio
-    from mcp import ClientSession
-
-    async def main():
-        async with transport() as streams, ClientSession(streams[0], streams[1]) as session:
-            await session.initialize()
-            out = []
-            for name, args in calls:
-                if callable(args):
-                    args = args()
-                out.append(await session.call_tool(name, args))
-            return out
-
-    return anyio.run(main)
-
-
 def _text(result) -> str:
     return " ".join(c.text for c in result.content if hasattr(c, "text"))
 
@@ -439,14 +431,14 @@ def test_mcp_tools_check_their_arguments_as_rest_does(server):
     """#33: an empty query was searched and top_k=500 silently cut to 50; REST says 422."""
     from mcp.client.streamable_http import streamable_http_client
 
-    results = _mcp_calls(lambda: streamable_http_client(server.url + "/mcp"), [
+    _, results = _mcp_session(lambda: streamable_http_client(server.url + "/mcp"), [
         ("search", {"query": "  "}), ("answer", {"question": ""}),
         ("search", {"query": QUESTION, "top_k": 500}), ("search", {"query": QUESTION, "top_k": 0}),
         ("search", {"query": QUESTION, "top_k": 2})])
     assert all(r.is_error for r in results[:4])
     assert "give a question" in _text(results[0]) and "give a question" in _text(results[1])
-    assert "top_k=500: give 1 to 50" in _text(results[2])
-    assert "top_k=0: give 1 to 50" in _text(results[3])
+    assert "top_k=500 is over the server's limit of 50" in _text(results[2])
+    assert "top_k=0 must be at least 1" in _text(results[3])
     assert not results[4].is_error and len(results[4].structured_content["passages"]) == 2
 
 
@@ -471,8 +463,8 @@ def test_mcp_over_stdio_reports_a_busy_index_and_recovers(tmp_path):
         return {"query": QUESTION}
 
     try:
-        busy, ok = _mcp_calls(lambda: stdio_client(params),
-                              [("search", {"query": QUESTION}), ("search", release)])
+        _, (busy, ok) = _mcp_session(lambda: stdio_client(params),
+                                     [("search", {"query": QUESTION}), ("search", release)])
     finally:
         holder.close()
     assert busy.is_error and "busy" in _text(busy) and "another process" in _text(busy)

@@ -36,7 +36,13 @@ from starlette.routing import Route
 
 from rag.pipeline import Pipeline
 from rag.server.batch import SearchBatcher
-from rag.server.errors import MAX_QUESTION_CHARS, ApiError, error
+from rag.server.errors import (
+    MAX_QUESTION_CHARS,
+    ApiError,
+    check_top_k,
+    error,
+    question_problem,
+)
 from rag.server.events import ask_events, sse
 from rag.server.uploads import UploadError, check_upload, write_upload
 from rag.store import IndexBusyError
@@ -60,8 +66,8 @@ class Settings:
 
 
 def _has_text(value: str) -> str:
-    if not value.strip():
-        raise ValueError("only spaces: give a question")
+    if problem := question_problem(value):
+        raise ValueError(problem)
     return value
 
 
@@ -130,10 +136,7 @@ def create_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
             raise ApiError(401, NO_KEY)
 
     def top_k(requested: int | None) -> int:
-        k = requested or settings.top_k
-        if k > settings.max_top_k:
-            raise ApiError(422, f"top_k={k} is over the server's limit of {settings.max_top_k}")
-        return k
+        return check_top_k(requested, settings.top_k, settings.max_top_k)
 
     guarded = [Depends(authorized)]
 

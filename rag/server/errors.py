@@ -19,15 +19,31 @@ class ApiError(HTTPException):
 MAX_QUESTION_CHARS = 4000  # every route that takes a question: REST, chat, MCP
 
 
-def check_question(text: str, field: str) -> str:
-    """The question stripped, or a 422 naming the field: blank and oversized questions are
-    refused the same way on every route."""
+def question_problem(text: str) -> str | None:
+    """Why a question cannot be asked (blank, or over the limit), or None: one rule for every
+    route — REST (through its request model), chat and MCP."""
     if not text or not text.strip():
-        raise ApiError(422, f"{field}: give a question (it is empty or only spaces)")
+        return "give a question (it is empty or only spaces)"
     if len(text) > MAX_QUESTION_CHARS:
-        raise ApiError(422, f"{field}: the question is {len(text):,} characters; the limit is "
-                            f"{MAX_QUESTION_CHARS:,}")
+        return f"the question is {len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,}"
+    return None
+
+
+def check_question(text: str, field: str) -> str:
+    """The question stripped, or a 422 naming the field."""
+    if problem := question_problem(text):
+        raise ApiError(422, f"{field}: {problem}")
     return text.strip()
+
+
+def check_top_k(requested: int | None, default: int, limit: int) -> int:
+    """The hits to return: ``default`` when none was asked for, else 1 to ``limit`` or a 422."""
+    k = default if requested is None else requested
+    if k < 1:
+        raise ApiError(422, f"top_k={k} must be at least 1")
+    if k > limit:
+        raise ApiError(422, f"top_k={k} is over the server's limit of {limit}")
+    return k
 
 
 def error(status: int, message: str, kind: str | None = None) -> JSONResponse:
