@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rag.pipeline import Pipeline
+from rag.retriever import configured
 from rag.store import IndexMismatchError
 
 EN_QUESTION = "How long is the warranty on the espresso machine?"
@@ -263,6 +264,6 @@ def test_a_sparse_only_plan_never_embeds(tmp_path):
     full = build(tmp_path / "b", "answerer=none")
     full.index()
     assert full.spec().name != sparse.spec().name  # a separate, sparse-only collection
-    full.retriever = type(full.retriever)(mode="sparse")
+    full.retriever = configured("sparse")
     assert [h.id for h in full.search(EN_QUESTION, 5)] == [h.id for h in hits]
     full.close()
