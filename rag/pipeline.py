@@ -12,20 +12,19 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 from omegaconf import DictConfig
 
 from rag.answerer import Answer, is_decline
 from rag.answerer.citations import cite
-from rag.corpus import Skipped, UnreadableError
 from rag.documents import Chunk, text_hash
 from rag.embedder.cache import EmbeddingCache
 from rag.errors import ConfigError, InputNotFoundError
+from rag.indexing import IndexReport, LocalRunner, Runner, progress_bar, source_of, sync
 from rag.stages import (
     Answerer,
     Chunker,
@@ -39,22 +38,6 @@ from rag.stages import (
 from rag.store import Hit, IndexBusyError, IndexSpec, Point
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class IndexReport:
-    collection: str
-    documents: int = 0
-    chunks: int = 0
-    embedded: int = 0  # chunks new to the store this run
-    removed: int = 0  # chunks of changed or deleted files
-    kept: int = 0  # chunks of files skipped this run, kept from an earlier run
-    files: int = 0  # files with at least one document (a PDF is one file, many documents)
-    points: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    seconds: float = 0.0
-    encoded: int = 0  # texts the model encoded (the rest came from the embedding cache)
-    embed_seconds: float = 0.0  # time to get the new chunks' vectors, cache included
 
 
 @dataclass
@@ -83,71 +66,6 @@ class Response:
         }
 
 
-def _progress(iterable, enabled: bool, **kwargs):
-    """A tqdm bar on stderr, or the bare iterable (None for a manual bar) when disabled."""
-    if not enabled:
-        return iterable
-    from tqdm import tqdm
-
-    return tqdm(iterable, **kwargs)
-
-
-@dataclass
-class SourceRead:
-    """One source's documents, chunked, and what of it was skipped."""
-
-    documents: int = 0
-    chunks: list[Chunk] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-
-
-def read_source(corpus: Corpus, chunker: Chunker, source: str) -> SourceRead:
-    """Read and chunk one source: the unit of reading work, in this process or a Ray task."""
-    got = SourceRead()
-    try:
-        for item in corpus.load(source):
-            if isinstance(item, Skipped):  # one page of a PDF
-                got.skipped.append(item)
-                continue
-            got.documents += 1
-            got.chunks.extend(chunker.split([item]))
-    except UnreadableError as exc:
-        return SourceRead(skipped=[*got.skipped, Skipped(source, str(exc))])
-    return got
-
-
-def _source(doc_id: str) -> str:
-    return doc_id.split("#page=", 1)[0]
-
-
-class Runner(Protocol):
-    """Where indexing work runs when not in this process (conf/runner; rag/ray_runner.py)."""
-
-    block_size: int  # chunks embedded per round trip
-
-    def read(self, corpus: Corpus, chunker: Chunker,
-             sources: Sequence[str]) -> Iterator[tuple[str, SourceRead]]: ...
-    def encode_documents(self, texts: list[str]) -> np.ndarray: ...
-    def close(self) -> None: ...
-
-
-def _runner(cfg: DictConfig) -> Runner | None:
-    if cfg.get("runner", "local") == "local":
-        return None
-    if cfg.runner != "ray":
-        raise ConfigError(f"runner={cfg.runner!r}: choose runner=local or runner=ray")
-    import importlib.util
-
-    from omegaconf import OmegaConf
-
-    if importlib.util.find_spec("ray") is None:
-        raise ConfigError("runner=ray needs Ray: pip install -e '.[ray]' (or pip install "
-                         "ray==2.60.0)")
-    from rag.ray_runner import RayRunner
-
-    return RayRunner(embedder=OmegaConf.to_container(cfg.embedder, resolve=True), **cfg.ray)
-
-
 class Pipeline:
     def __init__(self, corpus: Corpus, chunker: Chunker, embedder: Embedder,
                  sparse: SparseEncoder | None, store: Store, retriever: Retriever,
@@ -166,15 +84,13 @@ class Pipeline:
         self.batch_size = batch_size
         self.progress = progress
         self.lock_timeout = lock_timeout
-        self.runner = runner  # None: read, chunk and embed in this process
+        self.runner = runner or LocalRunner()  # where reading and document embedding run
         self._warm = False
         self._open_name: str | None = None  # the collection this pipeline holds open
         if answerer is not None and hasattr(answerer, "use"):
             # an answerer that reads with the pipeline's models gets them, not copies
             answerer.use(embedder=embedder, reranker=reranker)
-        # Texts embedded per call: large calls let the model sort by length and pad less.
-        self.block_size = (runner.block_size if runner else
-                           max(getattr(embedder, "batch_size", 32), 1) * 16)
+        self.block_size = self.runner.block_size(embedder)  # texts embedded per call
         if retriever.uses_sparse and sparse is None:
             raise ConfigError(f"retriever mode {retriever.mode!r} needs a sparse encoder: "
                              f"set sparse=bm25 (or splade), or retriever=dense")
@@ -192,8 +108,13 @@ class Pipeline:
             progress=cfg.progress, lock_timeout=cfg.get("lock_timeout", 0),
             reranker=instantiate(cfg.reranker) if cfg.get("reranker") else None,
             answerer=instantiate(cfg.answerer) if cfg.get("answerer") else None,
-            runner=_runner(cfg),
+            runner=instantiate(cfg.runner),
         )
+
+    @property
+    def encoder(self):
+        """What embeds documents for the index: the embedder here, or the runner's pool."""
+        return self.runner.encoder(self.embedder)
 
     @property
     def stages(self) -> list:
@@ -244,74 +165,14 @@ class Pipeline:
     # ---- index -------------------------------------------------------------------------
 
     def index(self, prune: bool = True, only: Collection[str] | None = None) -> IndexReport:
-        """Bring the index up to date with the corpus, streaming: files are read, chunked,
-        embedded and written a block at a time, so memory does not grow with the corpus and a
-        run killed at any point loses at most one block (whose vectors are already cached).
+        """Bring the index up to date with the corpus (rag.indexing.sync: streaming,
+        resumable, prunes what changed or is gone; ``only`` indexes just those sources)."""
+        return sync(self, prune, only)
 
-        Point ids are hashes of the doc id and chunk text inside a collection named by the
-        chunker, embedder and sparse settings, so re-running writes nothing twice. Chunks of a
-        file that could not be read this time are kept, never pruned. ``only`` (sources,
-        i.e. paths relative to the corpus folder) indexes just those files and prunes nothing:
-        what a server does with an upload.
-        """
-        start = time.perf_counter()
-        sources, skipped = self.corpus.sources()  # a missing folder fails before any write
-        if only is not None:
-            sources = [s for s in sources if s in only]
-            skipped = [s for s in skipped if s.path in only]
-            prune = False
-        self.warm_up()  # a service embedder learns its dimension here
-        spec = self.spec()
-        self._open(spec)  # refuses a mismatched index before anything is written
-        report = IndexReport(self.store.where, skipped=skipped)
-        stored = self.store.ids()
-        current: set[str] = set()
-        block: list[Chunk] = []
-        reads = (self.runner.read(self.corpus, self.chunker, sources) if self.runner
-                 else ((s, read_source(self.corpus, self.chunker, s)) for s in sources))
-        bar = _progress(reads, self.progress, desc="index", unit="file", total=len(sources))
-        for _, got in bar:
-            report.skipped.extend(got.skipped)
-            report.documents += got.documents
-            report.files += got.documents > 0
-            for chunk in got.chunks:
-                if chunk.point_id not in current:
-                    current.add(chunk.point_id)
-                    if chunk.point_id not in stored:
-                        block.append(chunk)
-            if len(block) >= self.block_size:
-                self._write(block, report)
-                block = []
-                if self.progress:
-                    bar.set_postfix(new_chunks=report.embedded, refresh=False)
-        if block:
-            self._write(block, report)
-        report.chunks = len(current)
-        report.skipped.sort(key=lambda s: s.path)
-        if prune:  # after the writes: a changed file is never absent from the index
-            unread = {s.path for s in report.skipped}
-            kept = {i for i, doc_id in stored.items()
-                    if i not in current and (doc_id in unread or _source(doc_id) in unread)}
-            stale = sorted(set(stored) - current - kept)
-            if stale:
-                self.store.delete(stale)
-            report.removed, report.kept = len(stale), len(kept)
-        self.store.optimize()  # builds the HNSW graph where the store searches by it
-        report.points = self.store.count()
-        report.seconds = time.perf_counter() - start
-        return report
-
-    def _write(self, chunks: list[Chunk], report: IndexReport) -> None:
-        t = time.perf_counter()
-        vectors, encoded = [None] * len(chunks), 0
-        if self.dense:
-            vectors, encoded = self._embed([c.text for c in chunks], progress=False)
-        report.embed_seconds += time.perf_counter() - t
-        report.encoded += encoded
-        for i in range(0, len(chunks), self.batch_size):
-            self.store.upsert(self._points(chunks[i : i + self.batch_size],
-                                           vectors[i : i + self.batch_size]))
-        report.embedded += len(chunks)
+    def open_for_writing(self) -> None:
+        """Open (or create) the index for this configuration: a mismatched existing index is
+        refused here, before anything is written."""
+        self._open(self.spec())
 
     def _open(self, spec: IndexSpec, create: bool = True) -> bool:
         """Open the store, waiting up to ``lock_timeout`` seconds while another process has it."""
@@ -328,7 +189,8 @@ class Pipeline:
                     raise
                 time.sleep(0.5)
 
-    def _points(self, chunks: list[Chunk], vectors: np.ndarray | list[None]) -> list[Point]:
+    def points(self, chunks: list[Chunk], vectors: np.ndarray | list[None]) -> list[Point]:
+        """Store points for chunks: their vectors (None in a sparse-only index) and terms."""
         sparse = (self.sparse.encode_documents([c.text for c in chunks])
                   if self.sparse else [None] * len(chunks))
         return [Point(c.point_id, v, s, c.payload())
@@ -336,20 +198,21 @@ class Pipeline:
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         """Full-dimension document vectors, from the cache where possible."""
-        return self._embed(texts)[0]
+        return self.embed(texts)[0]
 
-    def _embed(self, texts: list[str], progress: bool = True) -> tuple[np.ndarray, int]:
+    def embed(self, texts: list[str], progress: bool = True) -> tuple[np.ndarray, int]:
+        """Document vectors (from the cache where possible) and how many the model encoded."""
         cache = EmbeddingCache(self.cache_dir / "embeddings", self.embedder.fingerprint)
         try:
             found = cache.get(texts)
             missing = list({text_hash(t): t for t in texts if text_hash(t) not in found}.values())
             batch = self.block_size
-            bar = _progress(None, progress and self.progress and bool(missing), desc="embed",
+            bar = progress_bar(None, progress and self.progress and bool(missing), desc="embed",
                             unit="chunk",
                             total=len(missing))
             for i in range(0, len(missing), batch):
                 part = missing[i : i + batch]
-                vecs = (self.runner or self.embedder).encode_documents(part)
+                vecs = self.encoder.encode_documents(part)
                 cache.put(part, vecs)
                 found.update(zip((text_hash(t) for t in part), vecs, strict=True))
                 if bar is not None:
@@ -454,7 +317,7 @@ class Pipeline:
         """Remove every chunk of a document (a doc id, or a file: all of a PDF's pages);
         returns how many were removed."""
         ids = [i for i, doc_id in self.store.ids().items()
-               if doc_id == doc or _source(doc_id) == doc]
+               if doc_id == doc or source_of(doc_id) == doc]
         if ids:
             self.store.delete(ids)
         return len(ids)
@@ -463,5 +326,5 @@ class Pipeline:
         """Release what the stages hold (the store's lock, HTTP clients, cache handles)."""
         self._open_name = None
         for stage in [*self.stages, self.runner]:
-            if stage is not None and hasattr(stage, "close"):
+            if hasattr(stage, "close"):
                 stage.close()

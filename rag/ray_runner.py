@@ -1,4 +1,4 @@
-"""Indexing on a Ray cluster: ``python -m rag.index runner=ray [ray.address=...]``.
+"""Indexing on a Ray cluster: ``python -m rag.index runner=ray [runner.address=...]``.
 
 Sources are read and chunked in Ray tasks and documents embedded by a pool of actors, each
 holding one copy of the model. Everything that must be decided once stays in the driver (this
@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from rag.errors import ConfigError
-from rag.pipeline import SourceRead, read_source
-from rag.stages import Chunker, Corpus
+from rag.indexing import DocumentEncoder, SourceRead, read_source
+from rag.stages import Chunker, Corpus, Embedder
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +51,37 @@ def read_group(corpus: Corpus, chunker: Chunker, sources: list[str]) -> list[Sou
 
 
 class RayRunner:
-    def __init__(self, embedder: dict, address: str | None = None, actors: int = 2,
+    """conf/runner/ray.yaml: reads in Ray tasks, embeds documents in an actor pool."""
+
+    def __init__(self, embedder, address: str | None = None, actors: int = 2,
                  cpus_per_actor: float = 1, batch_size: int = 64, sources_per_task: int = 256,
                  readers: int = 2, object_store_mb: int = 512) -> None:
+        import importlib.util
+
+        from omegaconf import DictConfig, OmegaConf
+
+        if importlib.util.find_spec("ray") is None:
+            raise ConfigError("runner=ray needs Ray: pip install -e '.[ray]' (or pip install "
+                              "ray==2.60.0)")
         if actors < 1 or batch_size < 1 or sources_per_task < 1:
-            raise ConfigError("ray.actors, ray.batch_size and ray.sources_per_task must be >= 1")
-        self.embedder = embedder
+            raise ConfigError("runner.actors, runner.batch_size and runner.sources_per_task "
+                              "must be >= 1")
+        # the embedder's config (each actor builds its own model), plain for pickling
+        self.embedder = (OmegaConf.to_container(embedder, resolve=True)
+                         if isinstance(embedder, DictConfig) else dict(embedder))
         self.address, self.actors, self.cpus_per_actor = address, actors, cpus_per_actor
         self.batch_size, self.sources_per_task, self.readers = batch_size, sources_per_task, readers
         self.object_store_mb = object_store_mb
-        # enough batches per round trip to keep every actor busy while the driver writes
-        self.block_size = batch_size * actors * 4
         self.pool = None
         self.handles: list = []  # the actors (a test kills one mid-run)
         self._started = False
+
+    def block_size(self, embedder: Embedder) -> int:
+        # enough batches per round trip to keep every actor busy while the driver writes
+        return self.batch_size * self.actors * 4
+
+    def encoder(self, embedder: Embedder) -> DocumentEncoder:
+        return self  # the actors' models, not the driver's
 
     def _start(self) -> None:
         if self.pool is not None:
@@ -81,9 +98,9 @@ class RayRunner:
         cpus = ray.cluster_resources().get("CPU", 0)
         needed = self.actors * self.cpus_per_actor
         if needed > cpus:
-            raise ConfigError(f"ray.actors={self.actors} x ray.cpus_per_actor="
+            raise ConfigError(f"runner.actors={self.actors} x runner.cpus_per_actor="
                              f"{self.cpus_per_actor} needs {needed:g} CPUs; the cluster has "
-                             f"{cpus:g}: lower ray.actors or add nodes")
+                             f"{cpus:g}: lower runner.actors or add nodes")
         remote = ray.remote(num_cpus=self.cpus_per_actor, max_restarts=-1,
                             max_task_retries=-1)(Encoder)
         threads = max(int(self.cpus_per_actor), 1)
@@ -96,7 +113,7 @@ class RayRunner:
              sources: Sequence[str]) -> Iterator[tuple[str, SourceRead]]:
         """Each source read and chunked in a Ray task, yielded as tasks finish. Reading takes
         no CPU reservation, so it never waits behind the actors that hold the CPUs; at most
-        2 x ray.readers tasks are in flight."""
+        2 x runner.readers tasks are in flight."""
         import ray
 
         self._start()

@@ -104,8 +104,8 @@ def bench_index(n: int, repeats: int) -> dict:
 
 RAY_SETTINGS = {
     "one process": (),
-    "ray, 1 actor x 2 CPUs": ("runner=ray", "ray.actors=1", "ray.cpus_per_actor=2"),
-    "ray, 2 actors x 1 CPU": ("runner=ray", "ray.actors=2", "ray.cpus_per_actor=1"),
+    "ray, 1 actor x 2 CPUs": ("runner=ray", "runner.actors=1", "runner.cpus_per_actor=2"),
+    "ray, 2 actors x 1 CPU": ("runner=ray", "runner.actors=2", "runner.cpus_per_actor=1"),
 }
 
 
@@ -132,7 +132,7 @@ def bench_ray(n: int, repeats: int) -> list[dict]:
                     pipeline = beir_pipeline(corpus, Path(tmp) / f"run{r}-{i}",
                                              *RAY_SETTINGS[name])
                     start = time.perf_counter()
-                    (pipeline.runner or pipeline.embedder).encode_documents(texts[:64])
+                    pipeline.encoder.encode_documents(texts[:64])
                     starts[name].append(time.perf_counter() - start)
                     start = time.perf_counter()
                     report = pipeline.index()
@@ -145,7 +145,7 @@ def bench_ray(n: int, repeats: int) -> list[dict]:
     rows = []
     for name, args in RAY_SETTINGS.items():
         s = statistics.median(seconds[name])
-        actors = int(dict(a.split("=") for a in args).get("ray.actors", 1))
+        actors = int(dict(a.split("=") for a in args).get("runner.actors", 1))
         rows.append({"setting": name, "cores": cores, "chunks": len(texts), "index_s": s,
                      "chunks/s": len(texts) / s, "chunks/s per actor": len(texts) / s / actors,
                      "time vs one process": s / one,

@@ -103,7 +103,7 @@ def test_sample_with_a_bad_file_indexes_as_one_process(cfg_factory, tmp_path):
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not a pdf\n")
     common = [f"paths.data={tmp_path}", f"corpus.path={corpus}", "progress=false"]
     proc = subprocess.run(
-        [sys.executable, "-m", "rag.index", *common, "runner=ray", "ray.actors=2",
+        [sys.executable, "-m", "rag.index", *common, "runner=ray", "runner.actors=2",
          f"paths.index={tmp_path}/index-ray", f"paths.cache={tmp_path}/cache-ray"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
@@ -137,7 +137,7 @@ def test_beir_corpus_survives_a_killed_actor_and_matches_one_process(cfg_factory
     one.close()
     assert len(expected) > 2000
 
-    pipeline = Pipeline.from_config(cfg_factory(*overrides, "runner=ray", "ray.batch_size=32",
+    pipeline = Pipeline.from_config(cfg_factory(*overrides, "runner=ray", "runner.batch_size=32",
                                                 "paths.index=${paths.data}/index-ray",
                                                 "paths.cache=${paths.data}/cache-ray"))
     runner, calls, killed = pipeline.runner, [], {}
@@ -166,9 +166,10 @@ def test_beir_corpus_survives_a_killed_actor_and_matches_one_process(cfg_factory
 
 
 def test_ray_settings_refused_before_anything_runs(cfg_factory, cluster):
-    pipeline = Pipeline.from_config(cfg_factory("runner=ray", "ray.actors=3"))
+    pipeline = Pipeline.from_config(cfg_factory("runner=ray", "runner.actors=3"))
     try:
-        with pytest.raises(ValueError, match=r"needs 3 CPUs; the cluster has 2: lower ray.actors"):
+        with pytest.raises(ValueError,
+                           match=r"needs 3 CPUs; the cluster has 2: lower runner.actors"):
             pipeline.index()
         assert not pipeline.store.ids()
     finally:
