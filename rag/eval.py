@@ -90,7 +90,7 @@ def main(cfg: DictConfig) -> float:
                     "question": text, "answer": a.text, "gold": golds.get(qid, []),
                     "unanswerable": qid in unanswerable,
                     "cited": [h.payload["doc_id"] for _, h in a.cited()],
-                    "attributed": a.attributed,
+                    "attributed": a.attributed, "fallback": a.fallback,
                     "scores": score_answer(a, golds.get(qid, []), set(qrels.get(qid, {})),
                                            qid in unanswerable)}
             for stage, ms in response.timings_ms.items():

@@ -61,6 +61,7 @@ class Response:
                           for n, h in answer.cited()] if answer else [],
             "citations_attributed": bool(answer and answer.attributed),
             "declined": bool(answer and answer.declined),
+            "fallback": answer.fallback if answer else "",
             "passages": [h.to_dict() for h in self.passages],
             "timings_ms": self.timings_ms,
         }
@@ -311,7 +312,8 @@ class Pipeline:
             text = "".join(parts)
         citations, attributed = cite(text, passages)
         declined = not citations and is_decline(text)
-        return Answer(text.strip(), passages, citations, attributed, declined)
+        return Answer(text.strip(), passages, citations, attributed, declined,
+                      getattr(self.answerer, "last_check", ""))
 
     def delete_document(self, doc: str) -> int:
         """Remove every chunk of a document (a doc id, or a file: all of a PDF's pages);

@@ -41,9 +41,10 @@ def test_a_copied_quote_is_supported(text):
 
 @pytest.mark.parametrize(("text", "reason"), [
     ("Answer: 28 days [1].", "no quote"),
-    ("Quote [1]: Employees get 28 days of leave each year.\nAnswer: 28 [1]", "not in passage"),
-    ("Quote [2]: entitled to 28 days of paid annual leave\nAnswer: 28 [2]", "not in passage"),
-    ("Quote [3]: entitled to 28 days of paid annual leave\nAnswer: 28 [3]", "not given"),
+    ("Quote [1]: Employees get 28 days of leave each year.\nAnswer: 28 [1]", "in no passage"),
+    ("Quote [1]: entitled to 28 days of paid annual leave\nQuote [1]: 一线城市每晚不超过六百元"
+     "\nAnswer: 28 [1]", "different passages"),
+    ("The warranty on the espresso machine lasts five years.", "no quote"),
     ("Quote [1]: 28 days\nAnswer: 28 [1]", "too short"),
     ("Quote [1]: entitled to 28 days of paid annual leave\nAnswer: 28 days, 600 yuan [1][2]",
      "without quoting"),
@@ -51,6 +52,26 @@ def test_a_copied_quote_is_supported(text):
 def test_a_quote_that_is_not_in_its_passage_is_not_supported(text, reason):
     verdict = check(text, PASSAGES)
     assert not verdict.supported and reason in verdict.reason
+
+
+def test_typographic_quotes_and_dashes_do_not_make_a_copy_a_paraphrase():
+    passages = [Hit("a", 1.0, {"text": "Python’s bytes may hold “null” bytes – so C’s strlen() "
+                                       "fails."})]
+    assert check("Quote [1]: Python's bytes may hold \"null\" bytes - so C's strlen() fails.",
+                 passages).supported
+
+
+def test_a_quote_under_the_wrong_number_is_renumbered_to_the_passage_that_holds_it():
+    a, _ = answerer("Quote [2]: entitled to 28 days of paid annual leave\n"
+                    "Answer: 28 days [2].")
+    text = a.complete("How many days of paid annual leave?", PASSAGES)
+    assert text.split() == ["Quote", "[1]:", "entitled", "to", "28", "days", "of", "paid", "annual", "leave", "Answer:", "28", "days", "[1]."] and a.last_check == ""
+
+
+def test_an_answer_copied_from_a_passage_is_its_own_quote():
+    a, _ = answerer("Up to five unused leave days may be carried over.")
+    text = a.complete("How many leave days carry over?", PASSAGES)
+    assert text == "Up to five unused leave days may be carried over. [1]"
 
 
 class ScriptedLLM:
@@ -90,7 +111,7 @@ def test_an_unsupported_answer_is_stopped_and_the_extractive_answer_given():
     a, llm = answerer(reply)
     text = "".join(a.stream("How many days of paid annual leave do employees get?", PASSAGES))
     assert "28 days of paid annual leave" in text and text.endswith("[1]")
-    assert "four weeks" not in text and "not in passage" in a.last_check
+    assert "four weeks" not in text and "in no passage" in a.last_check
     assert llm.closed and llm.sent < len(llm.tokens)  # generation stopped at "Answer:"
 
 

@@ -42,6 +42,7 @@ class Answer:
     # True when the model cited nothing and the citation was attributed by term overlap
     attributed: bool = False
     declined: bool = False  # the answer says the documents do not answer
+    fallback: str = ""  # why the LLM's own answer was replaced (rag/answerer/llm.py), or ""
 
     def cited(self) -> list[tuple[int, Hit]]:
         return [(n, self.passages[n - 1]) for n in self.citations]

@@ -12,11 +12,13 @@ so does the answer, and the model is not asked (a small model answers what it ca
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 
 from rag.answerer import is_decline
+from rag.answerer.citations import parse_citations
 from rag.answerer.prompt import build_messages, select_passages
-from rag.answerer.support import answer_started, check
+from rag.answerer.support import answer_started, check, renumbered
 from rag.errors import ConfigError
 from rag.store import Hit
 
@@ -34,7 +36,16 @@ class LLMAnswerer:
         if gate and fallback is None:
             raise ConfigError("answerer.gate needs answerer.fallback (the answerer that decides)")
         self.gate = gate
-        self.last_check: str = ""  # why the last answer fell back ("" if it did not)
+        self._last = threading.local()  # per thread: a server answers on several
+
+    @property
+    def last_check(self) -> str:
+        """Why this thread's last answer is not the model's ("" when it is)."""
+        return getattr(self._last, "reason", "")
+
+    @last_check.setter
+    def last_check(self, reason: str) -> None:
+        self._last.reason = reason
 
     def use(self, embedder=None, reranker=None) -> None:
         if self.fallback is not None and hasattr(self.fallback, "use"):
@@ -81,8 +92,14 @@ class LLMAnswerer:
             if answer_started(held):
                 break
         verdict = check(held, passages)
+        if verdict.supported and verdict.renumber:
+            # the model named the wrong passage: the rest is read whole to renumber it
+            yield renumbered(held + "".join(deltas), verdict.renumber)
+            return
         if verdict.supported:
             yield held
+            if verdict.verbatim is not None and not parse_citations(held, len(passages)):
+                yield f" [{verdict.verbatim}]"  # a copied answer cites where it was copied from
             yield from deltas
             return
         deltas.close()  # stops the generation: its answer would not be shown

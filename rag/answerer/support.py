@@ -2,16 +2,18 @@
 
 The prompt (prompt.py) asks for ``Quote [n]: <words copied from passage n>`` lines, then
 ``Answer: ... [n]``. An answer is supported when it quotes at least once, every quote is
-found in the passage it names (case and spacing aside: a quote is copied, not paraphrased),
-and the answer cites only passages it quoted. A small model that paraphrases, quotes the wrong
-passage or cites one it did not read fails the check, and the answerer falls back to the
-extractive answer, which quotes by construction.
+found in a passage given (case, spacing and curly-vs-straight quotation marks aside: a quote is
+copied, not paraphrased), and the answer cites only passages it quoted. A quote found in
+another passage than the one it names is renumbered to the passage that holds it (small
+models miscount); an answer with no Quote line that is itself copied from a passage is its own
+quote. A model that paraphrases, or cites a passage it did not quote, fails the check and the
+answerer falls back to the extractive answer, which quotes by construction.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.answerer.citations import parse_citations
 from rag.store import Hit
@@ -22,6 +24,7 @@ _QUOTE = re.compile(r"^\s*(?:quote|引用|引文)\s*\[(\d+)\]\s*[:：]\s*(.+?)\s
                     re.IGNORECASE | re.MULTILINE)
 _ANSWER = re.compile(r"^\s*(?:answer|回答|答案)\s*[:：]", re.IGNORECASE | re.MULTILINE)
 _QUOTE_MARKS = "\"'“”‘’「」『』«»"
+_CITATIONS = re.compile(r"\[\d+(?:\s*[,，;]\s*\d+)*\]")
 MIN_QUOTE_CHARS = 8  # shorter "quotes" ("yes", a number) prove nothing
 
 
@@ -29,6 +32,8 @@ MIN_QUOTE_CHARS = 8  # shorter "quotes" ("yes", a number) prove nothing
 class Check:
     supported: bool
     reason: str  # why not, for the log and the eval's answers.json
+    renumber: dict[int, int] = field(default_factory=dict)  # named passage -> holding one
+    verbatim: int | None = None  # an unlabelled answer copied from this passage
 
 
 def answer_started(text: str) -> bool:
@@ -36,8 +41,11 @@ def answer_started(text: str) -> bool:
     return bool(_ANSWER.search(text))
 
 
+_TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
 def _norm(text: str) -> str:
-    text = text.lower()
+    text = text.lower().translate(_TYPOGRAPHY)
     # spacing aside; between Chinese characters no space at all (a PDF's line breaks)
     text = " ".join(text.split())
     return re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[\u3000-\u9fff\uff00-\uffef])", "",
@@ -55,23 +63,50 @@ def quotes(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def _holder(words: str, texts: list[str], first: int) -> int | None:
+    """The passage (1-based) holding the words: ``first`` if it does, else the first that does."""
+    for n in [first, *range(1, len(texts) + 1)]:
+        if 1 <= n <= len(texts) and words in texts[n - 1]:
+            return n
+    return None
+
+
+def _too_short(words: str) -> bool:
+    return len(words) < (MIN_QUOTE_CHARS // 2 if CJK_IDEOGRAPH.search(words)
+                         else MIN_QUOTE_CHARS)
+
+
 def check(text: str, passages: list[Hit]) -> Check:
+    texts = [_norm(p.payload.get("text", "")) for p in passages]
     said = quotes(text)
     if not said:
-        return Check(False, "no quote")
-    quoted = set()
+        plain = _norm(_ANSWER.sub("", _CITATIONS.sub("", text))).strip(" .。")
+        held = None if _too_short(plain) else _holder(plain, texts, 1)
+        if held is None:
+            return Check(False, "no quote")
+        return Check(True, "", verbatim=held)
+    holders: dict[int, set[int]] = {}
     for n, words in said:
-        if not 1 <= n <= len(passages):
-            return Check(False, f"quote names passage [{n}], not given")
-        short = len(words) < (MIN_QUOTE_CHARS // 2 if CJK_IDEOGRAPH.search(words)
-                              else MIN_QUOTE_CHARS)
-        if short:
+        if _too_short(words):
             return Check(False, f"quote [{n}] too short to check")
-        if _norm(words) not in _norm(passages[n - 1].payload.get("text", "")):
-            return Check(False, f"quote [{n}] is not in passage [{n}]")
-        quoted.add(n)
+        held = _holder(_norm(words), texts, n)
+        if held is None:
+            return Check(False, f"quote [{n}] is in no passage")
+        holders.setdefault(n, set()).add(held)
+        if len(holders[n]) > 1:
+            return Check(False, f"quotes of [{n}] are in different passages")
+    renumber = {n: h for n, (h,) in holders.items() if h != n}
+    named = set(holders)
     match = _ANSWER.search(text)
-    cited = set(parse_citations(text[match.end():], len(passages))) if match else set()
-    if cited - quoted:
-        return Check(False, f"answer cites {sorted(cited - quoted)} without quoting them")
-    return Check(True, "")
+    cited = set(parse_citations(text[match.end():], 99)) if match else set()
+    if cited - named:
+        return Check(False, f"answer cites {sorted(cited - named)} without quoting them")
+    return Check(True, "", renumber)
+
+
+def renumbered(text: str, renumber: dict[int, int]) -> str:
+    """The text with each [n] replaced by the passage that holds what [n] quoted."""
+    if not renumber:
+        return text
+    return _CITATIONS.sub(lambda m: "".join(f"[{renumber.get(int(n), int(n))}]"
+                                            for n in re.findall(r"\d+", m.group())), text)
