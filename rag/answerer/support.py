@@ -2,8 +2,8 @@
 
 The prompt (prompt.py) asks for ``Quote [n]: <words copied from passage n>`` lines, then
 ``Answer: ... [n]``. An answer is supported when it quotes at least once, every quote is
-found in a passage given (case, spacing and curly-vs-straight quotation marks aside: a quote is
-copied, not paraphrased), and the answer cites only passages it quoted. A quote found in
+found in a passage given (case, whitespace, character width and curly quotation marks aside: a
+quote is copied, not paraphrased), and the answer cites only passages it quoted. A quote found in
 another passage than the one it names is renumbered to the passage that holds it (small
 models miscount); an answer with no Quote line that is itself copied from a passage is its own
 quote. A model that paraphrases, or cites a passage it did not quote, fails the check and the
@@ -13,6 +13,7 @@ answerer falls back to the extractive answer, which quotes by construction.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from rag.answerer.citations import parse_citations
@@ -45,11 +46,10 @@ _TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "�
 
 
 def _norm(text: str) -> str:
-    text = text.lower().translate(_TYPOGRAPHY)
-    # spacing aside; between Chinese characters no space at all (a PDF's line breaks)
-    text = " ".join(text.split())
-    return re.sub(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[\u3000-\u9fff\uff00-\uffef])", "",
-                  text)
+    """What a copy must keep: the characters. Not case, width (NFKC: ，→ ,), curly quotes, or
+    whitespace, which PDFs and models place freely (between Chinese characters, around "-")."""
+    text = unicodedata.normalize("NFKC", text).lower().translate(_TYPOGRAPHY)
+    return "".join(text.split())
 
 
 def quotes(text: str) -> list[tuple[int, str]]:
