@@ -113,15 +113,19 @@ class QADataset:
     """A gold question–answer set (the format above); ``split`` selects tune or test."""
 
     def __init__(self, path: str, split: str = "test", max_queries: int | None = None,
-                 name: str | None = None) -> None:
+                 name: str | None = None, every: int = 1) -> None:
+        if every < 1:
+            raise ConfigError(f"dataset.every must be >= 1, got {every}")
         self.path = Path(path).expanduser()
         self.split = split
         self.max_queries = max_queries
+        self.every = every  # every n-th question of the split: a fixed subset that, unlike a
+        # prefix, keeps the unanswerable questions (they come last in the files)
         self.name = name or self.path.stem
 
     @property
     def selection(self) -> str:
-        return self.split
+        return self.split if self.every == 1 else f"{self.split} (every {self.every})"
 
     @cached_property
     def _rows(self) -> list[dict]:
@@ -140,9 +144,8 @@ class QADataset:
                     raise ConfigError(f"{path}:{n}: missing {', '.join(sorted(missing))}")
                 if row["split"] == self.split:
                     out.append(row)
-                if self.max_queries and len(out) >= self.max_queries:
-                    break
-        return out
+        out = out[:: self.every]
+        return out[: self.max_queries] if self.max_queries else out
 
     def queries(self) -> dict[str, str]:
         return {r["id"]: r["question"] for r in self._rows}

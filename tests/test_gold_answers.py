@@ -113,3 +113,13 @@ def test_beir_parts_split_the_questions_without_overlap(tmp_path):
     assert (tune.selection, whole.selection) == ("test/tune", "test")
     with pytest.raises(ValueError, match="dataset.part"):
         BeirDataset(str(tmp_path), part="valid")
+
+
+def test_every_nth_question_keeps_the_unanswerable_ones_a_prefix_loses():
+    full = QADataset(str(QA / "python_faq.jsonl"), split="test")
+    strided = QADataset(str(QA / "python_faq.jsonl"), split="test", every=2)
+    prefix = QADataset(str(QA / "python_faq.jsonl"), split="test", max_queries=85)
+    assert list(strided.queries()) == list(full.queries())[::2]
+    assert len(strided.queries()) == len(prefix.queries()) == 85
+    assert strided.unanswerable() and not prefix.unanswerable()
+    assert strided.selection == "test (every 2)"

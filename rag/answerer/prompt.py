@@ -20,7 +20,13 @@ SYSTEM_PROMPT = (
     "Welcome to the shop. The shop opens at 9 am and closes at 6 pm.\n"
     "Question: When does the shop open?\n"
     "Quote [2]: The shop opens at 9 am and closes at 6 pm.\n"
-    "Answer: At 9 am [2]."
+    "Answer: At 9 am [2].\n\n"
+    # and one in Chinese: without it a small model answers Chinese questions with no quote
+    "Example:\nPassages:\n[1] (leave.md)\n年假申请须提前两周提交。员工每年享有十五天带薪年假。\n"
+    "Question: 每年有几天年假？\n"
+    "Quote [1]: 员工每年享有十五天带薪年假。\n"
+    "Answer: 十五天 [1]。\n\n"
+    "Always begin with the Quote line, copied in the passage's own language."
 )
 
 
