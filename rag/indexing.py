@@ -107,8 +107,8 @@ def sync(pipeline: Pipeline, prune: bool = True,
     Point ids are hashes of the doc id and chunk text inside a collection named by the
     chunker, embedder and sparse settings, so re-running writes nothing twice. Chunks of a file
     that could not be read this time are kept, never pruned. ``only`` (sources, i.e. paths
-    relative to the corpus folder) indexes just those files and prunes nothing: what a server
-    does with an upload.
+    relative to the corpus folder) indexes just those files and prunes only their own old
+    chunks: what a server does with an upload (a changed file replaces its chunks).
     """
     p = pipeline
     start = time.perf_counter()
@@ -116,7 +116,6 @@ def sync(pipeline: Pipeline, prune: bool = True,
     if only is not None:
         sources = [s for s in sources if s in only]
         skipped = [s for s in skipped if s.path in only]
-        prune = False
     p.warm_up()  # a service embedder learns its dimension here
     p.open_for_writing()  # refuses a mismatched index before anything is written
     report = IndexReport(p.store.where, skipped=skipped)
@@ -147,7 +146,9 @@ def sync(pipeline: Pipeline, prune: bool = True,
         unread = {s.path for s in report.skipped}
         kept = {i for i, doc_id in stored.items()
                 if i not in current and (doc_id in unread or source_of(doc_id) in unread)}
-        stale = sorted(set(stored) - current - kept)
+        stale = {i for i in set(stored) - current - kept
+                 if only is None or source_of(stored[i]) in only}
+        stale = sorted(stale)
         if stale:
             p.store.delete(stale)
         report.removed, report.kept = len(stale), len(kept)

@@ -244,6 +244,21 @@ def test_upload_is_indexed_at_once_and_delete_removes_it(client, server):
     assert not (server.corpus / "uploads" / "cafeteria hours.md").exists()
 
 
+def test_a_changed_file_uploaded_again_replaces_its_chunks(client):
+    """#32: the second upload of a changed file kept the first one's chunks beside the new."""
+    before = points(client)
+    old = b"# Gym\n\nThe gym door code is 4711.\n"
+    new = b"# Gym\n\nThe gym door code is 9052 since the renovation.\n"
+    for text in (old, new):
+        r = client.post("/v1/documents", files=[("files", ("gym.md", text))])
+        assert r.status_code == 200, r.text
+    assert r.json()["points"] == points(client) == before + 1  # as a fresh index of the folder
+    hits = client.post("/v1/search", json={"query": "gym door code", "top_k": 5}).json()
+    texts = [h["text"] for h in hits["passages"] if h["source"] == "uploads/gym.md"]
+    assert len(texts) == 1 and "9052" in texts[0] and "4711" not in texts[0]
+    client.delete("/v1/documents/uploads/gym.md")
+
+
 def test_a_broken_pdf_upload_is_reported_and_skipped(client):
     before = points(client)
     r = client.post("/v1/documents", files=[("files", ("broken.pdf", b"%PDF-1.7 not really"))])

@@ -43,6 +43,8 @@ class LocalGGUF(CustomLLM):
     threads: int | None = None  # None: every core
 
     _server: Any = PrivateAttr(default=None)
+    # llama.cpp's timings of the last generation (prompt_per_second, predicted_per_second, ...)
+    _timings: dict = PrivateAttr(default_factory=dict)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -71,6 +73,12 @@ class LocalGGUF(CustomLLM):
                 params.verbosity = -1  # llama.cpp's per-request log lines off
                 self._server = xlc.Server(params)
         return self._server
+
+    @property
+    def timings(self) -> dict:
+        """llama.cpp's own figures for the last answer: tokens and tokens per second of the
+        prompt and of the generation."""
+        return dict(self._timings)
 
     def close(self) -> None:
         self._server = None  # the server's destructor stops its loop and frees the model
@@ -106,6 +114,8 @@ class LocalGGUF(CustomLLM):
         worker.start()
         try:
             while (chunk := chunks.get()) is not done:
+                if "timings" in chunk:
+                    self._timings = chunk["timings"]
                 if "error" in chunk:
                     raise LocalLLMError(f"llama.cpp: {chunk['error'].get('message', chunk)}")
                 for choice in chunk.get("choices", []):
@@ -120,6 +130,7 @@ class LocalGGUF(CustomLLM):
         result = self._load().handle_chat_completions(self._request(messages, False))
         if "error" in result:
             raise LocalLLMError(f"llama.cpp: {result['error'].get('message', result)}")
+        self._timings = result.get("timings", {})
         text = result["choices"][0]["message"].get("content") or ""
         return ChatResponse(message=ChatMessage(role="assistant", content=text), raw=result)
 
