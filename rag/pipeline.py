@@ -24,7 +24,7 @@ from rag.answerer.citations import cite
 from rag.documents import Chunk, text_hash
 from rag.embedder.cache import EmbeddingCache
 from rag.errors import ConfigError, InputNotFoundError
-from rag.indexing import IndexReport, LocalRunner, Runner, progress_bar, source_of, sync
+from rag.indexing import IndexReport, LocalRunner, Runner, progress_bar, sync
 from rag.stages import (
     Answerer,
     Chunker,
@@ -318,11 +318,7 @@ class Pipeline:
     def delete_document(self, doc: str) -> int:
         """Remove every chunk of a document (a doc id, or a file: all of a PDF's pages);
         returns how many were removed."""
-        ids = [i for i, doc_id in self.store.ids().items()
-               if doc_id == doc or source_of(doc_id) == doc]
-        if ids:
-            self.store.delete(ids)
-        return len(ids)
+        return self.store.delete_source(doc)
 
     def close(self) -> None:
         """Release what the stages hold (the store's lock, HTTP clients, cache handles)."""

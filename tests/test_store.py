@@ -349,3 +349,21 @@ def test_qdrant_cluster_layout_is_set_when_the_collection_is_created(monkeypatch
                         lambda *a, **k: created.append(k) or create(*a, **k))
     default.open(SPEC)
     assert not {"shard_number", "replication_factor", "on_disk_payload"} & created[0].keys()
+
+
+def test_a_files_chunks_are_deleted_by_payload_filter(tmp_path, data):
+    """#32: deleting a document scanned every id through Python; now the engine filters."""
+    for backend in BACKENDS.values():
+        s = backend(tmp_path)
+        s.open(SPEC)
+        payloads = [{"source": "a.pdf", "doc_id": f"a.pdf#page={i % 3}"} if i % 4 == 0 else
+                    {"source": "b.md", "doc_id": "b.md"} for i in range(N)]
+        s.upsert([Point(p.id, p.dense, p.sparse, payload)
+                  for p, payload in zip(data["points"], payloads, strict=True)])
+        in_a = sum(p["source"] == "a.pdf" for p in payloads)
+        page = sum(p["doc_id"] == "a.pdf#page=1" for p in payloads)
+        assert s.delete_source("a.pdf#page=1") == page  # one page, by its doc id
+        assert s.delete_source("a.pdf") == in_a - page  # the rest of the file, by source
+        assert s.delete_source("a.pdf") == 0 and s.count() == N - in_a
+        assert set(s.ids().values()) == {"b.md"}
+        s.close()

@@ -163,6 +163,21 @@ class QdrantClientStore:
         self._client.delete(self._name, points_selector=models.PointIdsList(points=list(ids)))
         self._count = None
 
+    def delete_source(self, source: str) -> int:
+        """Remove a file's chunks (payload ``source`` or ``doc_id`` equal to it) by a payload
+        filter: the server finds them, no scan of every id."""
+        from qdrant_client import models
+
+        where = models.Filter(should=[
+            models.FieldCondition(key=k, match=models.MatchValue(value=source))
+            for k in ("source", "doc_id")])
+        n = self._client.count(self._name, count_filter=where, exact=True).count
+        if n:
+            self._client.delete(self._name, points_selector=models.FilterSelector(filter=where),
+                                wait=True)
+            self._count = None
+        return n
+
     def optimize(self) -> None:
         pass  # a server optimises by itself; local mode is brute force
 
