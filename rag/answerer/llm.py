@@ -16,9 +16,9 @@ import threading
 from collections.abc import Iterator
 
 from rag.answerer import is_decline
-from rag.answerer.citations import parse_citations
+from rag.answerer.citations import parse_citations, renumber_citations
 from rag.answerer.prompt import build_messages, select_passages
-from rag.answerer.support import answer_started, check, renumbered
+from rag.answerer.support import answer_started, check
 from rag.errors import ConfigError
 from rag.store import Hit
 
@@ -94,7 +94,7 @@ class LLMAnswerer:
         verdict = check(held, passages)
         if verdict.supported and verdict.renumber:
             # the model named the wrong passage: the rest is read whole to renumber it
-            yield renumbered(held + "".join(deltas), verdict.renumber)
+            yield renumber_citations(held + "".join(deltas), verdict.renumber)
             return
         if verdict.supported:
             yield held

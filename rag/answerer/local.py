@@ -15,6 +15,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from llama_index.core.base.llms.generic_utils import (
+    chat_response_to_completion_response,
+    stream_chat_response_to_completion_response,
+)
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -116,9 +120,7 @@ class LocalGGUF(CustomLLM):
             while (chunk := chunks.get()) is not done:
                 if "timings" in chunk:
                     self._timings = chunk["timings"]
-                if "error" in chunk:
-                    raise LocalLLMError(f"llama.cpp: {chunk['error'].get('message', chunk)}")
-                for choice in chunk.get("choices", []):
+                for choice in _checked(chunk).get("choices", []):
                     if text := (choice.get("delta") or {}).get("content"):
                         yield text
         finally:
@@ -127,9 +129,7 @@ class LocalGGUF(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        result = self._load().handle_chat_completions(self._request(messages, False))
-        if "error" in result:
-            raise LocalLLMError(f"llama.cpp: {result['error'].get('message', result)}")
+        result = _checked(self._load().handle_chat_completions(self._request(messages, False)))
         self._timings = result.get("timings", {})
         text = result["choices"][0]["message"].get("content") or ""
         return ChatResponse(message=ChatMessage(role="assistant", content=text), raw=result)
@@ -146,15 +146,18 @@ class LocalGGUF(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        reply = self.chat([ChatMessage(role="user", content=prompt)])
-        return CompletionResponse(text=reply.message.content or "")
+        return chat_response_to_completion_response(
+            self.chat([ChatMessage(role="user", content=prompt)]))
 
     @llm_completion_callback()
     def stream_complete(self, prompt: str, formatted: bool = False,
                         **kwargs: Any) -> CompletionResponseGen:
-        def gen() -> CompletionResponseGen:
-            text = ""
-            for delta in self._deltas([ChatMessage(role="user", content=prompt)]):
-                text += delta
-                yield CompletionResponse(text=text, delta=delta)
-        return gen()
+        return stream_chat_response_to_completion_response(
+            self.stream_chat([ChatMessage(role="user", content=prompt)]))
+
+
+def _checked(reply: dict) -> dict:
+    """A reply or stream chunk from llama.cpp, or the error it reported, raised."""
+    if "error" in reply:
+        raise LocalLLMError(f"llama.cpp: {reply['error'].get('message', reply)}")
+    return reply

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from rag.answerer.citations import parse_citations
+from rag.answerer.citations import parse_citations, strip_citations
 from rag.store import Hit
 from rag.text import CJK_IDEOGRAPH
 
@@ -25,7 +25,6 @@ _QUOTE = re.compile(r"^\s*(?:quote|引用|引文)\s*\[(\d+)\]\s*[:：]\s*(.+?)\s
                     re.IGNORECASE | re.MULTILINE)
 _ANSWER = re.compile(r"^\s*(?:answer|回答|答案)\s*[:：]", re.IGNORECASE | re.MULTILINE)
 _QUOTE_MARKS = "\"'“”‘’「」『』«»"
-_CITATIONS = re.compile(r"\[\d+(?:\s*[,，;]\s*\d+)*\]")
 MIN_QUOTE_CHARS = 8  # shorter "quotes" ("yes", a number) prove nothing
 
 
@@ -80,7 +79,7 @@ def check(text: str, passages: list[Hit]) -> Check:
     texts = [_norm(p.payload.get("text", "")) for p in passages]
     said = quotes(text)
     if not said:
-        plain = _norm(_ANSWER.sub("", _CITATIONS.sub("", text))).strip(" .。")
+        plain = _norm(_ANSWER.sub("", strip_citations(text))).strip(".。")
         held = None if _too_short(plain) else _holder(plain, texts, 1)
         if held is None:
             return Check(False, "no quote")
@@ -103,10 +102,3 @@ def check(text: str, passages: list[Hit]) -> Check:
         return Check(False, f"answer cites {sorted(cited - named)} without quoting them")
     return Check(True, "", renumber)
 
-
-def renumbered(text: str, renumber: dict[int, int]) -> str:
-    """The text with each [n] replaced by the passage that holds what [n] quoted."""
-    if not renumber:
-        return text
-    return _CITATIONS.sub(lambda m: "".join(f"[{renumber.get(int(n), int(n))}]"
-                                            for n in re.findall(r"\d+", m.group())), text)
