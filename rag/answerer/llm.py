@@ -76,6 +76,7 @@ class LLMAnswerer:
 
     def stream(self, question: str, passages: list[Hit]) -> Iterator[str]:
         self.last_check = ""
+        fallback = None  # the fallback's answer, once computed
         if self.gate:
             fallback = self.fallback.complete(question, passages)
             if is_decline(fallback):
@@ -105,14 +106,15 @@ class LLMAnswerer:
         deltas.close()  # stops the generation: its answer would not be shown
         declined = not answer_started(held) and is_decline(held)
         reason = "declined" if declined else verdict.reason
-        yield from self._fall_back(question, passages, held, reason)
+        yield from self._fall_back(question, passages, held, reason, fallback)
 
-    def _fall_back(self, question: str, passages: list[Hit], said: str,
-                   reason: str) -> Iterator[str]:
+    def _fall_back(self, question: str, passages: list[Hit], said: str, reason: str,
+                   fallback: str | None) -> Iterator[str]:
         if self.fallback is None:
             yield said  # nothing better to offer: the model's words, as they are
             return
-        fallback = self.fallback.complete(question, passages)
+        if fallback is None:  # the gate has not computed it already
+            fallback = self.fallback.complete(question, passages)
         if reason == "declined" and is_decline(fallback):
             yield said  # both decline: the model's own words
             return
