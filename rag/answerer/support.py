@@ -7,7 +7,9 @@ quote is copied, not paraphrased), and the answer cites only passages it quoted.
 another passage than the one it names is renumbered to the passage that holds it (small
 models miscount); an answer with no Quote line that is itself copied from a passage is its own
 quote. A model that paraphrases, or cites a passage it did not quote, fails the check and the
-answerer falls back to the extractive answer, which quotes by construction.
+answerer falls back to the extractive answer, which quotes by construction. The answerer
+checks as soon as "Answer:" starts (rag/answerer/llm.py), so what the answer line goes on to
+cite is not seen by that check: only text handed over whole is checked for it.
 """
 
 from __future__ import annotations
