@@ -6,7 +6,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 
-from rag.text import count_cjk
+from rag.text import count_cjk, latin_share
+
+LATIN_SHARE = "latin_share"
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Chunk:
             "source": self.source,
             "page": self.page,
             "language": detect_language(self.text),
+            # the script mix the hybrid plan's sparse leg matches against the question's
+            LATIN_SHARE: round(latin_share(self.text), 4),
             "content_hash": self.content_hash,
             **self.metadata,
         }

@@ -36,6 +36,7 @@ from rag.stages import (
     Store,
 )
 from rag.store import Hit, IndexBusyError, IndexSpec, Point
+from rag.text import latin_share
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,8 @@ class Pipeline:
             "embedder": self.embedder.fingerprint if self.dense else None,
             "sparse": self.sparse.fingerprint if self.sparse else None,
             "mrl_dim": mrl_dim,
+            # 2: chunks carry latin_share (the script gate); older indexes rebuild once
+            "payload": 2,
         }
         quantization = getattr(self.store, "quantization", None) if self.dense else None
         if quantization:  # float indexes keep the names they had before quantization existed
@@ -264,7 +267,7 @@ class Pipeline:
         for question, k, d, s in zip(questions, ks, dense, sparse, strict=True):
             t = time.perf_counter()
             limit = max(k, self.reranker.top_n) if self.reranker else k
-            hits = self.store.search(self.retriever.plan(d, s, limit))
+            hits = self.store.search(self.retriever.plan(d, s, limit, latin_share(question)))
             t3 = time.perf_counter()
             timings = {"embed_query_ms": (t1 - t0) * 1e3, "sparse_query_ms": (t2 - t1) * 1e3,
                        "search_ms": (t3 - t) * 1e3}

@@ -10,6 +10,12 @@ Fusion: ``rrf`` (ranks; ``rrf_k``, ``dense_weight`` / ``sparse_weight``), ``dbsf
 normalised by their mean and spread, in the engine) or ``relative`` (min-max scaled scores,
 ``alpha`` * dense + (1 - alpha) * sparse, as llama-index's hybrid mode; fused on the
 candidates, rag.store.plan.fuse_relative).
+
+Script gate (hybrid, ``sparse_script_gap``): the sparse leg scores only chunks whose share of
+Latin-script words (payload ``latin_share``, rag.text.latin_share) is within the gap of the
+question's. An English question over Chinese passages then has no sparse leg to be misled by
+(BM25 would match stray numbers and Latin words, and DBSF would rescale them to a full share),
+while Chinese pages that keep English commands still match them.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.documents import LATIN_SHARE
 from rag.errors import ConfigError
 from rag.sparse import SparseVec
-from rag.store import DENSE, DENSE_MRL, SPARSE, Fuse, Nearest, Plan, mrl_cut
+from rag.store import DENSE, DENSE_MRL, SPARSE, Fuse, Nearest, Plan, Within, mrl_cut
 
 CONF = Path(__file__).resolve().parent.parent / "conf" / "retriever"
 MODES = ("hybrid", "dense", "sparse")
@@ -45,6 +52,7 @@ class Retriever:
         sparse_weight: float,
         rescore: bool,
         alpha: float,
+        sparse_script_gap: float | None,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"retriever.mode must be one of {MODES}, got {mode!r}")
@@ -53,6 +61,9 @@ class Retriever:
         if not 0.0 <= alpha <= 1.0:
             raise ConfigError(f"retriever.alpha (the dense share of a relative fusion) must be "
                              f"between 0 and 1, got {alpha}")
+        if sparse_script_gap is not None and not 0.0 <= sparse_script_gap <= 1.0:
+            raise ConfigError(f"retriever.sparse_script_gap must be between 0 and 1 or null, "
+                              f"got {sparse_script_gap}")
         if mrl_dim is not None and mrl_dim <= 0:
             raise ConfigError(f"retriever.mrl_dim must be positive or null, got {mrl_dim}")
         self.mode = mode
@@ -66,6 +77,7 @@ class Retriever:
         self.sparse_weight = sparse_weight
         self.rescore = rescore
         self.alpha = alpha
+        self.sparse_script_gap = sparse_script_gap
 
     @property
     def uses_dense(self) -> bool:
@@ -104,7 +116,9 @@ class Retriever:
                               max(self.mrl_limit, limit))]
         return Nearest(DENSE, query.tolist(), limit, funnel)
 
-    def plan(self, dense: np.ndarray | None, sparse: SparseVec | None, top_k: int) -> Plan:
+    def plan(self, dense: np.ndarray | None, sparse: SparseVec | None, top_k: int,
+             latin_share: float | None = None) -> Plan:
+        """``latin_share``: the question's (rag.text.latin_share), for the script gate."""
         if self.mode == "dense":
             return self._dense(dense, top_k)
         if self.mode == "sparse":
@@ -114,10 +128,14 @@ class Retriever:
             weights = [self.alpha, 1.0 - self.alpha]
         elif (self.dense_weight, self.sparse_weight) != (1.0, 1.0):
             weights = [self.dense_weight, self.sparse_weight]
+        within = None
+        if self.sparse_script_gap is not None and latin_share is not None:
+            gap = self.sparse_script_gap
+            within = Within(LATIN_SHARE, latin_share - gap, latin_share + gap)
         return Fuse(
             self.fusion,
             [self._dense(dense, max(self.dense_limit, top_k)),
-             Nearest(SPARSE, sparse, max(self.sparse_limit, top_k))],
+             Nearest(SPARSE, sparse, max(self.sparse_limit, top_k), within=within)],
             top_k, k=self.rrf_k, weights=weights,
         )
 

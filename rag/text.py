@@ -23,6 +23,18 @@ def count_cjk(text: str) -> int:
     return len(CJK_CHAR.findall(text))
 
 
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def latin_share(text: str) -> float:
+    """Latin-script words / (Latin words + CJK ideographs): 0 for plain Chinese, 1 for plain
+    English, 0.1-0.5 for Chinese technical prose that keeps English commands; 0.5 when the
+    text has neither. An ideograph counts as a word: each is a BM25 term of its own."""
+    latin = len(_LATIN_WORD.findall(text))
+    han = len(CJK_IDEOGRAPH.findall(text))
+    return latin / (latin + han) if latin + han else 0.5
+
+
 def terms(text: str) -> set[str]:
     """Lower-cased words of three or more letters and CJK character bigrams: enough to match
     an answer to a passage."""

@@ -94,6 +94,20 @@ LANGS["multi"] = {
 }
 
 
+# The script gate (#30): the chosen plan with its sparse leg limited to chunks near the
+# question's script, at four widths, on every tuning collection of both languages and across.
+_DBSF = ["retriever.fusion=dbsf", "retriever.dense_limit=100", "retriever.sparse_limit=200"]
+LANGS["gate"] = {
+    "preset": [],  # the committed default stack and plan
+    "plans": {f"gap {g}": [*_DBSF, f"retriever.sparse_script_gap={g}"]
+              for g in ("0.97", "0.95", "0.9", "0.8")},
+    "tune": _sets("valid", "tune"),
+    "test": _sets("test", "test"),
+    "previous": [*_DBSF, "retriever.sparse_script_gap=null"],
+    "dense": ["retriever=dense"],
+}
+
+
 def rag_eval(*args: str) -> None:
     cmd = [sys.executable, "-m", "rag.eval", *args]
     print("+", " ".join(cmd), flush=True)
@@ -264,7 +278,8 @@ def test(lang: str) -> None:
         subprocess.run([sys.executable, "-m", "rag.report", *dirs, "--baseline",
                         "retriever=dense", "--selected", "defaults",
                         "--on", f"{where} ({chosen['chosen']})",
-                        "--out", str(DOCS / f"test_{name}")], cwd=ROOT, check=True)
+                        "--out", str(DOCS / (f"test_{name}" if lang in ("en", "zh") else
+                                             f"test_{lang}_{name}"))], cwd=ROOT, check=True)
 
 
 def main() -> None:

@@ -367,3 +367,32 @@ def test_a_files_chunks_are_deleted_by_payload_filter(tmp_path, data):
         assert s.delete_source("a.pdf") == 0 and s.count() == N - in_a
         assert set(s.ids().values()) == {"b.md"}
         s.close()
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize("fusion", ["rrf", "relative"])
+def test_script_gate_limits_the_sparse_leg_to_chunks_near_the_questions_script(
+        tmp_path, data, backend, fusion):
+    """The sparse leg scores only points whose latin_share is within the gap of the
+    question's (and points indexed before the key existed); the dense leg sees every point."""
+    store = BACKENDS[backend](tmp_path)
+    store.open(SPEC)
+    # shares 0, 0.01, ..., 0.99 in turn; every 10th point was indexed without the key
+    points = [Point(p.id, p.dense, p.sparse,
+                    {"n": i} if i % 10 == 0 else {"n": i, "latin_share": (i % 100) / 100})
+              for i, p in enumerate(data["points"])]
+    store.upsert(points)
+    eligible = {p.id for p in points if abs(p.payload.get("latin_share", 0.95) - 0.95) <= 0.3}
+    sparse_ref = [(pid, s) for pid, s in ref_sparse_idf(data, N) if pid in eligible][:30]
+    dense_ref = ref_dense_funnel(data, 60, 30)
+    retriever = configured(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
+                           sparse_limit=30, fusion=fusion, rrf_k=60, alpha=0.5,
+                           sparse_script_gap=0.3)
+    hits = store.search(retriever.plan(data["query"], data["sparse_query"], 10, 0.95))
+    fused = (ref_rrf([dense_ref, sparse_ref], 60) if fusion == "rrf"
+             else ref_relative([dense_ref, sparse_ref], 0.5))
+    assert _ids(hits) == [pid for pid, _ in _ranked(fused, 10)]
+    # without the gate the sparse leg would have brought other points
+    ungated = store.search(retriever.plan(data["query"], data["sparse_query"], 10, None))
+    assert _ids(ungated) != _ids(hits)
+    store.close()

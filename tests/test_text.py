@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.text import sentence_spans, sentences
+from rag.text import latin_share, sentence_spans, sentences
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -28,3 +28,14 @@ def test_spans_are_slices_of_the_text():
     spans = sentence_spans(text)
     assert [text[a:b] for a, b in spans] == ["A first one.", "A second one?", "第三句。"]
     assert all(text[a:b] == text[a:b].strip() for a, b in spans)
+
+
+@pytest.mark.parametrize(("text", "share"), [
+    ("How do I renew my policy?", 1.0),
+    ("如何续保我的保单", 0.0),
+    ("使用 dh_make 命令", 1 / 5),           # one Latin word, four ideographs
+    ("2024 年 401k", 1 / 2),               # digits are no word; 401k counts by its "k"
+    ("12345 ...", 0.5),                    # neither script: no evidence either way
+])
+def test_latin_share_counts_words_against_ideographs(text, share):
+    assert latin_share(text) == pytest.approx(share)

@@ -10,6 +10,7 @@ from rag.store.plan import (
     Hit,
     Nearest,
     Plan,
+    Within,
     fuse_relative,
     search_plan,
     sort_hits,
@@ -32,7 +33,7 @@ from rag.store.schema import (
 
 __all__ = [
     "DENSE", "DENSE_MRL", "QUANTIZATIONS", "SPARSE", "Fuse", "Hit", "IndexBusyError",
-    "IndexMismatchError", "IndexSpec", "Nearest", "Plan", "Point", "busy_message",
+    "IndexMismatchError", "IndexSpec", "Nearest", "Plan", "Point", "Within", "busy_message",
     "check_quantization", "fuse_relative", "mrl_cut", "quantized_bytes", "search_plan",
     "sort_hits", "tie_key",
 ]

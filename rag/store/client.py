@@ -221,6 +221,7 @@ class QdrantClientStore:
         return models.Prefetch(
             query=self._query(node), using=getattr(node, "using", None), limit=node.limit,
             prefetch=[self._prefetch(c) for c in node.prefetch] or None, params=self._params(),
+            filter=_filter(node),
         )
 
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
@@ -235,7 +236,7 @@ class QdrantClientStore:
             self._name, query=self._query(plan), using=getattr(plan, "using", None),
             prefetch=[self._prefetch(c) for c in plan.prefetch] or None,
             limit=plan.limit + self.tie_margin, search_params=self._params(),
-            with_payload=with_payload, with_vectors=False,
+            with_payload=with_payload, with_vectors=False, query_filter=_filter(plan),
         )
         hits = [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
         return sort_hits(hits, plan.limit)
@@ -244,6 +245,18 @@ class QdrantClientStore:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _filter(node: Plan):
+    """Within as must-not (below or above): a point without the key is kept."""
+    from qdrant_client import models
+
+    within = getattr(node, "within", None)
+    if within is None:
+        return None
+    return models.Filter(must_not=[
+        models.FieldCondition(key=within.key, range=models.Range(lt=within.low)),
+        models.FieldCondition(key=within.key, range=models.Range(gt=within.high))])
 
 
 def _quantization_config(quantization: str | None):

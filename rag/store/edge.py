@@ -200,7 +200,7 @@ class EdgeStore:
     def _prefetch(self, node: Plan) -> qe.Prefetch:
         return qe.Prefetch(limit=node.limit, query=self._query(node),
                            prefetches=[self._prefetch(c) for c in node.prefetch] or None,
-                           params=self._params())
+                           params=self._params(), filter=_filter(node))
 
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
         return search_plan(self._search, plan, with_payload, self._payloads)
@@ -213,6 +213,7 @@ class EdgeStore:
             limit=plan.limit + self.tie_margin, query=self._query(plan),
             prefetches=[self._prefetch(c) for c in plan.prefetch] or None,
             params=self._params(), with_payload=with_payload, with_vector=False,
+            filter=_filter(plan),
         )
         hits = [Hit(str(p.id), float(p.score), p.payload or {}) for p in self._shard.query(request)]
         return sort_hits(hits, plan.limit)
@@ -222,6 +223,16 @@ class EdgeStore:
             self._shard.flush()
             self._shard.close()
             self._shard = None
+
+
+def _filter(node: Plan) -> qe.Filter | None:
+    """Within as must-not (below or above): a point without the key is kept."""
+    within = getattr(node, "within", None)
+    if within is None:
+        return None
+    return qe.Filter(must_not=[
+        qe.FieldCondition(key=within.key, range=qe.RangeFloat(lt=within.low)),
+        qe.FieldCondition(key=within.key, range=qe.RangeFloat(gt=within.high))])
 
 
 def _quantization_config(quantization: str | None):

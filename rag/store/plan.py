@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 from rag.sparse import SparseVec
 
 
+@dataclass(frozen=True)
+class Within:
+    """Only points whose payload ``key`` lies in [low, high]. A point without the key passes:
+    an index built before the key existed searches as it did."""
+
+    key: str
+    low: float
+    high: float
+
+
 @dataclass
 class Nearest:
     """Score candidates by one named vector; candidates come from ``prefetch`` if given."""
@@ -16,6 +26,7 @@ class Nearest:
     vector: list[float] | SparseVec
     limit: int
     prefetch: list[Nearest | Fuse] = field(default_factory=list)
+    within: Within | None = None
 
 
 @dataclass
