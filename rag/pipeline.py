@@ -58,7 +58,8 @@ class Response:
             "question": self.question,
             "answer": answer.text if answer else None,
             "citations": [{"n": n, "id": h.id, "source": h.payload.get("source"),
-                           "page": h.payload.get("page"), "doc_id": h.payload.get("doc_id")}
+                           "page": h.payload.get("page"), "anchor": h.payload.get("anchor"),
+                           "doc_id": h.payload.get("doc_id")}
                           for n, h in answer.cited()] if answer else [],
             "citations_attributed": bool(answer and answer.attributed),
             "declined": bool(answer and answer.declined),

@@ -29,7 +29,13 @@ EXPECTED = {
     "zero-bytes.md": "empty file (0 bytes)",
     "gb18030.txt": "not valid utf-8 (byte 0xb3 at offset 0)",
     "binary.txt": "binary file, not text",
-    "slides.pptx": "unsupported file type '.pptx'",
+    "slides.pptx": "not a .pptx file (it starts with",
+    "archive-named.docx": "a zip archive but not a .docx file (no word/document.xml)",
+    "password-protected.docx": "password-protected, or an old binary Office file",
+    "sparse-rows.xlsx": None,  # a value in row 1,000,000: read up to 1,000 empty rows, no further
+    "with-scripts.html": None,  # indexed without its script
+    "zero-bytes.png": "unsupported file type '.png'",  # images: no OCR yet
+    "photo.png": "unsupported file type '.png'",
     "broken-link.md": "broken symlink (points to",
     "huge.txt": "over corpus.max_file_mb=1",
 }
@@ -63,6 +69,17 @@ def _image_only(dst: Path) -> None:
     c.save()
 
 
+def _sparse_rows(dst: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["item", "due"])
+    sheet.append(["quarterly report", "fifth working day"])
+    sheet.cell(row=1_000_000, column=1, value="far below")  # the sheet spans a million rows
+    book.save(dst)
+
+
 def build(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     pdf = SAMPLE / "company-handbook.pdf"
@@ -77,6 +94,19 @@ def build(folder: Path) -> Path:
     (folder / "gb18030.txt").write_bytes(CHINESE.encode("gb18030"))
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (folder / "slides.pptx").write_bytes(b"PK\x03\x04 not read")
+    import zipfile
+
+    with zipfile.ZipFile(folder / "archive-named.docx", "w") as z:
+        z.writestr("notes.txt", "a zip archive someone named .docx")
+    # encrypted Office files are OLE compound files, not zips: their magic number
+    (folder / "password-protected.docx").write_bytes(
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088))
+    _sparse_rows(folder / "sparse-rows.xlsx")
+    (folder / "with-scripts.html").write_text(
+        "<html><head><script>var secret = 'SCRIPT-TEXT';</script></head><body>"
+        f"<h1>Reports</h1><p>{GOOD_TEXT}</p><script>alert('SCRIPT-TEXT')</script></body></html>")
+    (folder / "zero-bytes.png").write_bytes(b"")
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     link = folder / "broken-link.md"
     if not link.is_symlink():
         os.symlink(folder / "deleted-target.md", link)

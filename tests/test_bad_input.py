@@ -65,8 +65,8 @@ def test_exclude_leaves_files_out_silently(bad_folder):
 def test_unknown_encoding_or_extension_is_a_config_error(tmp_path):
     with pytest.raises(ValueError, match="unknown encoding 'utf-9'"):
         FolderReader(str(tmp_path), encodings=["utf-9"])
-    with pytest.raises(ValueError, match=r"corpus.extensions \['.docx'\] cannot be read"):
-        FolderReader(str(tmp_path), extensions=[".md", ".docx"])
+    with pytest.raises(ValueError, match=r"corpus.extensions \['.doc'\] cannot be read"):
+        FolderReader(str(tmp_path), extensions=[".md", ".doc"])
 
 
 def test_huge_text_file_is_read_in_bounded_memory(tmp_path):
@@ -99,7 +99,8 @@ def test_pipeline_indexes_the_good_files_and_keeps_what_a_now_broken_file_had(tm
     sources = {d for d in pipeline.store.ids().values()}
     pipeline.close()
     assert {s.split("#")[0] for s in sources} == {
-        "good.txt", "encrypted-with-password.pdf", "later-corrupted.pdf"}
+        "good.txt", "encrypted-with-password.pdf", "later-corrupted.pdf", "sparse-rows.xlsx",
+        "with-scripts.html"}
     assert {s.path for s in first.skipped} == {
         n for n, e in bad_inputs.EXPECTED.items() if e is not None}
 
@@ -119,22 +120,25 @@ def test_index_command_prints_the_summary_and_exits_1_when_files_were_skipped(ba
                *bad_inputs.OVERRIDES, data_dir=tmp_path, check=False)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
-    assert "indexed 5 documents from 2 files" in proc.stderr  # good.txt + 4 PDF pages
-    skipped = [n for n, e in bad_inputs.EXPECTED.items() if e is not None and n != "slides.pptx"]
+    # good.txt + 4 PDF pages + the sheet (its one block of rows) + the web page
+    assert "indexed 7 documents from 4 files" in proc.stderr
+    skipped = [n for n, e in bad_inputs.EXPECTED.items()
+               if e is not None and not e.startswith("unsupported")]
     assert f"skipped {len(skipped)}:" in proc.stderr
-    assert "not read (unsupported type; corpus.exclude silences them): 1 .pptx" in proc.stderr
+    assert "not read (unsupported type; corpus.exclude silences them): 2 .png" in proc.stderr
     for name in skipped:
         line = next(ln for ln in proc.stderr.splitlines() if f"  {name}: " in ln)
         assert bad_inputs.EXPECTED[name] in line
 
     ok = run("-m", "rag.index", f"corpus.path={bad_folder}", "progress=false",
              "corpus.exclude=[huge.txt,broken-link.md,binary.txt,gb18030.txt,"
-             "zero-bytes.md,not-really.pdf,truncated.pdf,image-only.pdf,encrypted-other*]",
+             "zero-bytes.md,not-really.pdf,truncated.pdf,image-only.pdf,encrypted-other*,"
+             "slides.pptx,archive-named.docx,password-protected.docx]",
              *bad_inputs.OVERRIDES, data_dir=tmp_path, check=False)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert ok.returncode == 0  # an unsupported file type alone is not a failure
     assert "skipped" not in ok.stderr and ": 0 new, 0 removed" in ok.stderr
-    assert "1 .pptx" in ok.stderr
+    assert "2 .png" in ok.stderr
 
 
 @pytest.fixture(scope="module")

@@ -53,5 +53,8 @@ class Answer:
 
 
 def passage_label(hit: Hit) -> str:
+    """"file, page p" — or the anchor a slide or a sheet's rows carry ("slide 3")."""
     p = hit.payload
+    if p.get("anchor"):
+        return f"{p.get('source', '?')}, {p['anchor']}"
     return p.get("source", "?") + (f", page {p['page']}" if p.get("page") else "")

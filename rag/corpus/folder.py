@@ -1,4 +1,7 @@
-"""A folder of PDF, Markdown and text files as a corpus."""
+"""A folder of documents as a corpus: PDF, Markdown, text, Word, PowerPoint, Excel, CSV, HTML.
+
+Office files and HTML become Markdown (rag/corpus/office.py, html.py), so their headings and
+tables reach the chunker as they do from a Markdown file."""
 
 from __future__ import annotations
 
@@ -9,11 +12,17 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from rag.corpus import Skipped, UnreadableError
+from rag.corpus.html import read_html
+from rag.corpus.office import read_csv, read_docx, read_pptx, read_xlsx
 from rag.corpus.pdf import join_cjk_lines, read_pdf
 from rag.documents import Document
 from rag.errors import ConfigError, InputNotFoundError
 
-SUPPORTED = (".pdf", ".md", ".markdown", ".txt")
+SUPPORTED = (".pdf", ".md", ".markdown", ".txt", ".docx", ".pptx", ".xlsx", ".csv", ".html",
+             ".htm")
+# binary formats, each with its reader; text formats are decoded first (corpus.encodings)
+BINARY = {".docx": read_docx, ".pptx": read_pptx, ".xlsx": read_xlsx}
+DECODED = {".csv": read_csv, ".html": read_html, ".htm": read_html}
 BLOCK_CHARS = 1 << 20  # a long text file is read in pieces of about this many characters
 
 
@@ -110,9 +119,14 @@ class FolderReader:
         UnreadableError for a file that cannot be indexed, always before the first document."""
         path = self.root / source
         try:
-            if path.suffix.lower() == ".pdf":
+            suffix = path.suffix.lower()
+            if suffix == ".pdf":
                 docs: Iterator[Document | Skipped] = iter(read_pdf(path, source,
                                                                    self.pdf_passwords))
+            elif suffix in BINARY:
+                docs = iter(BINARY[suffix](path, source))
+            elif suffix in DECODED:
+                docs = iter(DECODED[suffix](path, source, self._encoding(path)))
             else:
                 docs = self._read_text(path, source)
         except OSError as exc:
