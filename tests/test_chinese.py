@@ -100,10 +100,12 @@ def test_chinese_pdf_page_text_matches_the_page(tmp_path):
     from rag.corpus.folder import FolderReader
 
     pages = {d.page: d.text for d in FolderReader(str(SAMPLE)).load("company-handbook.pdf")}
-    assert pages[3].startswith("信息安全规定")
+    # the heading (set larger) on a line of its own, not glued to the first sentence
+    heading, body = pages[3].split("\n\n", 1)
+    assert heading == "# 信息安全规定"
     assert ("必须同时包含大小写字母、数字和符号，并且每九十天更换一次。"
-            "严禁将密码告知他人或写在纸上。") in pages[3]
-    assert " " not in pages[3].replace("信息安全规定 ", "")  # wrapped lines joined without spaces
+            "严禁将密码告知他人或写在纸上。") in body
+    assert " " not in body and "\n" not in body  # wrapped lines joined without spaces
     assert "\ufffd" not in pages[3] + pages[4]
 
 

@@ -56,3 +56,36 @@ def test_contents_dot_leaders_are_dropped_and_other_dots_kept():
 def test_missing_folder_names_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="corpus.path="):
         FolderReader(str(tmp_path / "nope")).read()
+
+
+def test_pdf_layout_headings_bullets_and_running_headers(tmp_path):
+    """A PDF set like a manual (reportlab): a running header with the page number on every
+    page, a larger heading, wrapped body lines and bullets. The header is dropped, the heading
+    is a Markdown heading of its own, wrapping is undone and each bullet keeps its line."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from rag.corpus.pdf import read_pdf
+
+    path = tmp_path / "manual.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    parts = ["portafilter", "steam wand", "grinder", "water tank"]  # what differs per page
+    for n in range(1, 5):
+        c.setFont("Helvetica", 8)
+        c.drawString(72, 800, f"Acme Espresso Manual  {n} / 4")
+        c.setFont("Helvetica-Bold", 16)
+        c.drawString(72, 760, f"{n}. Cleaning step {n}")
+        c.setFont("Helvetica", 10)
+        c.drawString(72, 730, "Descale the machine every two months with the citric")
+        c.drawString(72, 716, "acid solution from the kit")
+        c.drawString(72, 696, "- Empty the drip tray")
+        c.drawString(72, 682, f"- Rinse the {parts[n - 1]}")
+        c.showPage()
+    c.save()
+    pages = read_pdf(path, "manual.pdf", [])
+    assert [p.page for p in pages] == [1, 2, 3, 4]
+    for p in pages:
+        assert p.text.splitlines() == [
+            f"# {p.page}. Cleaning step {p.page}", "",
+            "Descale the machine every two months with the citric acid solution from the kit",
+            "- Empty the drip tray", f"- Rinse the {parts[p.page - 1]}"]

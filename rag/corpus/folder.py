@@ -23,6 +23,7 @@ SUPPORTED = (".pdf", ".md", ".markdown", ".txt", ".docx", ".pptx", ".xlsx", ".cs
 # binary formats, each with its reader; text formats are decoded first (corpus.encodings)
 BINARY = {".docx": read_docx, ".pptx": read_pptx, ".xlsx": read_xlsx}
 DECODED = {".csv": read_csv, ".html": read_html, ".htm": read_html}
+READER_VERSION = 2
 BLOCK_CHARS = 1 << 20  # a long text file is read in pieces of about this many characters
 
 
@@ -67,7 +68,10 @@ class FolderReader:
 
     @property
     def fingerprint(self) -> dict:
-        return {"path": str(self.root.resolve()), "extensions": list(self.extensions)}
+        # reader 2: PDF headings and bullets on lines of their own, running headers dropped;
+        # a new reader version names a new index, so unchanged files are read again
+        return {"path": str(self.root.resolve()), "extensions": list(self.extensions),
+                "reader": READER_VERSION}
 
     def _walk(self) -> Iterator[Path]:
         seen: set[str] = set()  # real paths of folders: a symlink loop is walked once

@@ -1,4 +1,5 @@
-"""PDF pages as Documents (pypdf): page numbers kept, wrapping undone, every failure a reason."""
+"""PDF pages as Documents (pypdf): page numbers kept, wrapping undone, headings on lines of their
+own and running headers dropped (pdf_layout.py), every failure a reason."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import re
 from pathlib import Path
 
 from rag.corpus import Skipped, UnreadableError
+from rag.corpus.pdf_layout import extract, structure
 from rag.documents import Document
 from rag.text import CJK_IDEOGRAPHS, CJK_PUNCTUATION
 
 _CJK_CHAR = f"[{CJK_IDEOGRAPHS}{CJK_PUNCTUATION}]"
 _CJK_BREAK = re.compile(rf"(?<={_CJK_CHAR})[ \t]*\n[ \t]*(?={_CJK_CHAR})")
-# A line that ends a sentence or a heading keeps its break; other breaks are PDF line wrapping.
-_SOFT_BREAK = re.compile(r"(?<![.!?:;。！？；：\n])[ \t]*\n(?!\n)[ \t]*")
+# A line that ends a sentence or a heading keeps its break, and so does the break before a list
+# item (a bullet); other breaks are PDF line wrapping.
+_SOFT_BREAK = re.compile(r"(?<![.!?:;。！？；：\n])[ \t]*\n(?!\n)(?![ \t]*(?:[•◦▪●■–]|- ))[ \t]*")
 # A table of contents' dot leaders ("Using lintian . . . . . . . 45", "简介 ........ 3"): four or
 # more dots, spaced or not. They carry no words but cost a tokenizer one or two tokens a dot,
 # so how many titles a contents chunk holds depended on the tokenizer: with e5's (two tokens a
@@ -59,13 +62,15 @@ def read_pdf(path: Path, source: str, passwords: list[str]) -> list[Document | S
             f"re-export it, or "
             f"repair it (e.g. qpdf damaged.pdf repaired.pdf)"
         ) from exc
-    documents, failed = [], []
+    documents, failed, read = [], [], {}
     for number, page in enumerate(pages, start=1):
         try:
-            text = join_pdf_lines(page.extract_text() or "")
+            read[number] = extract(page)
         except Exception as exc:  # one damaged page must not cost the others
             failed.append((number, f"{type(exc).__name__}: {exc}"))
-            continue
+    # headings and running headers are told apart by comparing pages: the whole file first
+    for number, marked in zip(read, structure(list(read.values())), strict=True):
+        text = join_pdf_lines(marked)
         if text:
             documents.append(Document(text=text, source=source, page=number))
     if failed and not documents:
