@@ -149,3 +149,39 @@ def test_zh_preset_is_one_override_and_composes_with_eval_datasets():
         ev = compose(config_name="eval", overrides=["experiment=zh", "dataset=insuranceqa_en2zh"])
     assert ev.corpus.path.endswith("insuranceqa_zh/corpus.jsonl")
     assert ev.dataset.path.endswith("insuranceqa_en") and ev.dataset.name == "insuranceqa_en2zh"
+
+
+def test_script_gate_keeps_an_english_question_off_stray_latin_in_chinese_passages(tmp_path):
+    """Real pipeline (default e5 + mixed-script BM25, embedded Qdrant) over a Chinese folder.
+    One passage answers the question; another only mentions "401k" in passing. Without the
+    gate BM25 matches that stray token and DBSF lifts it to the top; with the gate the sparse
+    leg skips passages written almost all in Chinese, so the ranking is the dense leg's."""
+    from rag.pipeline import Pipeline
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "retirement.md").write_text(
+        "退休储蓄计划由雇主提供，员工每月从工资中存入一部分，雇主按比例配比，"
+        "提前支取需要缴纳罚款。", encoding="utf-8")
+    (docs / "car.md").write_text(
+        "汽车保险的保费取决于驾驶记录、车辆型号和所在城市。上个月的账单编号 401k "
+        "已经寄出，请按时缴纳保费。", encoding="utf-8")
+    for i, topic in enumerate(["房屋保险承保火灾和盗窃造成的损失。", "人寿保险在被保险人去世后向受益人赔付。",
+                               "健康保险报销门诊和住院费用。"]):
+        (docs / f"other-{i}.md").write_text(topic, encoding="utf-8")
+    question = "How does a 401k retirement savings plan work?"
+
+    def ranked(*overrides: str) -> list[str]:
+        pipeline = Pipeline.from_config(make_cfg(f"paths.data={tmp_path}", f"corpus.path={docs}",
+                                                 "progress=false", *overrides))
+        try:
+            pipeline.index()
+            return [h.payload["source"] for h in pipeline.search(question, 5)]
+        finally:
+            pipeline.close()
+
+    ungated = ranked("retriever.sparse_script_gap=null")
+    gated = ranked("retriever.sparse_script_gap=0.9")
+    assert ungated[0] == "car.md"  # the stray token won without the gate
+    assert gated[0] == "retirement.md"
+    assert gated == ranked("retriever=dense")

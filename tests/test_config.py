@@ -102,7 +102,8 @@ def test_launcher_configs_compose(launcher):
 
 
 @pytest.mark.parametrize(("lang", "overrides"),
-                         [("multi", []), ("en", ["experiment=en"]), ("zh", ["experiment=zh"])])
+                         [("multi", []), ("gate", []), ("en", ["experiment=en"]),
+                          ("zh", ["experiment=zh"])])
 def test_defaults_are_the_plan_chosen_on_the_tuning_sets(lang, overrides):
     """conf/ carries what scripts/tune_defaults.py select chose (docs/results/tuning/)."""
     chosen = Path(f"docs/results/tuning/{lang}.json")
