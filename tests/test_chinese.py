@@ -166,8 +166,9 @@ def test_script_gate_keeps_an_english_question_off_stray_latin_in_chinese_passag
     (docs / "car.md").write_text(
         "汽车保险的保费取决于驾驶记录、车辆型号和所在城市。上个月的账单编号 401k "
         "已经寄出，请按时缴纳保费。", encoding="utf-8")
-    for i, topic in enumerate(["房屋保险承保火灾和盗窃造成的损失。", "人寿保险在被保险人去世后向受益人赔付。",
-                               "健康保险报销门诊和住院费用。"]):
+    others = ["房屋保险承保火灾和盗窃造成的损失。", "人寿保险在被保险人去世后向受益人赔付。",
+              "健康保险报销门诊和住院费用。"]
+    for i, topic in enumerate(others):
         (docs / f"other-{i}.md").write_text(topic, encoding="utf-8")
     question = "How does a 401k retirement savings plan work?"
 
