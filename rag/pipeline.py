@@ -35,7 +35,7 @@ from rag.stages import (
     SparseEncoder,
     Store,
 )
-from rag.store import Hit, IndexBusyError, IndexSpec, Point
+from rag.store import Hit, IndexBusyError, IndexSpec, Point, Within
 from rag.text import latin_share
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class Pipeline:
         self.lock_timeout = lock_timeout
         self.runner = runner or LocalRunner()  # where reading and document embedding run
         self._warm = False
+        self._script_shares: dict[tuple, float] = {}  # the script gate's counts
         self._open_name: str | None = None  # the collection this pipeline holds open
         if answerer is not None and hasattr(answerer, "use"):
             # an answerer that reads with the pipeline's models gets them, not copies
@@ -268,7 +269,11 @@ class Pipeline:
         for question, k, d, s in zip(questions, ks, dense, sparse, strict=True):
             t = time.perf_counter()
             limit = max(k, self.reranker.top_n) if self.reranker else k
-            hits = self.store.search(self.retriever.plan(d, s, limit, latin_share(question)))
+            within = self.retriever.script_filter(latin_share(question))
+            if within is not None and self._script_share(within) < \
+                    self.retriever.sparse_script_min:
+                s = None  # too few chunks in the question's script: the dense leg alone
+            hits = self.store.search(self.retriever.plan(d, s, limit, within))
             t3 = time.perf_counter()
             timings = {"embed_query_ms": (t1 - t0) * 1e3, "sparse_query_ms": (t2 - t1) * 1e3,
                        "search_ms": (t3 - t) * 1e3}
@@ -277,6 +282,15 @@ class Pipeline:
                 timings["rerank_ms"] = (time.perf_counter() - t3) * 1e3
             results.append((hits, timings))
         return results
+
+    def _script_share(self, within: Within) -> float:
+        """Share of the index's chunks the script gate lets the sparse leg score; counted
+        once per range while the index keeps its size (questions share a few ranges)."""
+        total = self.store.count()
+        key = (round(within.low, 3), round(within.high, 3), total)
+        if key not in self._script_shares:
+            self._script_shares[key] = self.store.count_within(within) / total if total else 0.0
+        return self._script_shares[key]
 
     def ask(self, question: str, top_k: int, stream: Callable[[str], None] | None = None,
             on_passages: Callable[[list[Hit]], None] | None = None) -> Response:

@@ -13,9 +13,11 @@ candidates, rag.store.plan.fuse_relative).
 
 Script gate (hybrid, ``sparse_script_gap``): the sparse leg scores only chunks whose share of
 Latin-script words (payload ``latin_share``, rag.text.latin_share) is within the gap of the
-question's. An English question over Chinese passages then has no sparse leg to be misled by
-(BM25 would match stray numbers and Latin words, and DBSF would rescale them to a full share),
-while Chinese pages that keep English commands still match them.
+question's — and is left out when fewer than ``sparse_script_min`` of the collection's chunks
+are (the pipeline counts them, rag.pipeline). An English question over Chinese passages then
+has no sparse leg to be misled by (BM25 would match stray numbers and Latin words in a few
+passages, and DBSF would rescale them to a full share of the fused score), while Chinese pages
+that keep English commands still match them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Retriever:
         rescore: bool,
         alpha: float,
         sparse_script_gap: float | None,
+        sparse_script_min: float,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"retriever.mode must be one of {MODES}, got {mode!r}")
@@ -78,6 +81,7 @@ class Retriever:
         self.rescore = rescore
         self.alpha = alpha
         self.sparse_script_gap = sparse_script_gap
+        self.sparse_script_min = sparse_script_min
 
     @property
     def uses_dense(self) -> bool:
@@ -116,10 +120,18 @@ class Retriever:
                               max(self.mrl_limit, limit))]
         return Nearest(DENSE, query.tolist(), limit, funnel)
 
+    def script_filter(self, latin_share: float) -> Within | None:
+        """The chunks a question's sparse leg may score (None: every chunk)."""
+        if self.mode != "hybrid" or self.sparse_script_gap is None:
+            return None
+        gap = self.sparse_script_gap
+        return Within(LATIN_SHARE, latin_share - gap, latin_share + gap)
+
     def plan(self, dense: np.ndarray | None, sparse: SparseVec | None, top_k: int,
-             latin_share: float | None = None) -> Plan:
-        """``latin_share``: the question's (rag.text.latin_share), for the script gate."""
-        if self.mode == "dense":
+             within: Within | None = None) -> Plan:
+        """``within``: the script gate's filter on the sparse leg; a hybrid plan given no
+        sparse vector (the gate found too few chunks in the question's script) is dense."""
+        if self.mode == "dense" or (self.mode == "hybrid" and sparse is None):
             return self._dense(dense, top_k)
         if self.mode == "sparse":
             return Nearest(SPARSE, sparse, top_k)
@@ -128,10 +140,6 @@ class Retriever:
             weights = [self.alpha, 1.0 - self.alpha]
         elif (self.dense_weight, self.sparse_weight) != (1.0, 1.0):
             weights = [self.dense_weight, self.sparse_weight]
-        within = None
-        if self.sparse_script_gap is not None and latin_share is not None:
-            gap = self.sparse_script_gap
-            within = Within(LATIN_SHARE, latin_share - gap, latin_share + gap)
         return Fuse(
             self.fusion,
             [self._dense(dense, max(self.dense_limit, top_k)),

@@ -20,7 +20,7 @@ import numpy as np
 from rag.corpus import Skipped
 from rag.documents import Chunk, Document
 from rag.sparse import SparseVec
-from rag.store.plan import Hit, Plan
+from rag.store.plan import Hit, Plan, Within
 from rag.store.schema import IndexSpec, Point
 
 
@@ -78,6 +78,7 @@ class Store(Protocol):  # conf/store -> rag/store/
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]: ...
     def sample_vectors(self, n: int) -> list[dict]: ...
     def count(self) -> int: ...
+    def count_within(self, within: Within) -> int: ...  # points in range (or without the key)
     def close(self) -> None: ...
 
 

@@ -388,11 +388,14 @@ def test_script_gate_limits_the_sparse_leg_to_chunks_near_the_questions_script(
     retriever = configured(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
                            sparse_limit=30, fusion=fusion, rrf_k=60, alpha=0.5,
                            sparse_script_gap=0.3)
-    hits = store.search(retriever.plan(data["query"], data["sparse_query"], 10, 0.95))
+    within = retriever.script_filter(0.95)
+    hits = store.search(retriever.plan(data["query"], data["sparse_query"], 10, within))
     fused = (ref_rrf([dense_ref, sparse_ref], 60) if fusion == "rrf"
              else ref_relative([dense_ref, sparse_ref], 0.5))
     assert _ids(hits) == [pid for pid, _ in _ranked(fused, 10)]
     # without the gate the sparse leg would have brought other points
     ungated = store.search(retriever.plan(data["query"], data["sparse_query"], 10, None))
     assert _ids(ungated) != _ids(hits)
+    # what the pipeline weighs before using the sparse leg at all: the points the gate admits
+    assert store.count_within(within) == len(eligible)
     store.close()

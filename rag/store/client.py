@@ -18,6 +18,7 @@ from rag.store import (
     IndexSpec,
     Plan,
     Point,
+    Within,
     busy_message,
     check_quantization,
     search_plan,
@@ -192,6 +193,9 @@ class QdrantClientStore:
             self._count = self._client.count(self._name, exact=True).count
         return self._count
 
+    def count_within(self, within: Within) -> int:
+        return self._client.count(self._name, count_filter=_filter(within), exact=True).count
+
     def _params(self):
         from qdrant_client import models
 
@@ -247,11 +251,11 @@ class QdrantClientStore:
             self._client = None
 
 
-def _filter(node: Plan):
+def _filter(node: Plan | Within):
     """Within as must-not (below or above): a point without the key is kept."""
     from qdrant_client import models
 
-    within = getattr(node, "within", None)
+    within = node if isinstance(node, Within) else getattr(node, "within", None)
     if within is None:
         return None
     return models.Filter(must_not=[

@@ -21,6 +21,7 @@ from rag.store import (
     IndexSpec,
     Plan,
     Point,
+    Within,
     busy_message,
     check_quantization,
     search_plan,
@@ -179,6 +180,9 @@ class EdgeStore:
             self._count = self._shard.count(qe.CountRequest(exact=True))
         return self._count
 
+    def count_within(self, within: Within) -> int:
+        return self._shard.count(qe.CountRequest(exact=True, filter=_filter(within)))
+
     def _params(self) -> qe.SearchParams:
         if self.quantization:  # exact search would read the float originals: scan quantized
             return qe.SearchParams(
@@ -225,9 +229,9 @@ class EdgeStore:
             self._shard = None
 
 
-def _filter(node: Plan) -> qe.Filter | None:
+def _filter(node: Plan | Within) -> qe.Filter | None:
     """Within as must-not (below or above): a point without the key is kept."""
-    within = getattr(node, "within", None)
+    within = node if isinstance(node, Within) else getattr(node, "within", None)
     if within is None:
         return None
     return qe.Filter(must_not=[
