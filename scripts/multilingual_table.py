@@ -1,10 +1,11 @@
-"""The test table of docs/results/multilingual.md, from the runs that
-``python scripts/tune_defaults.py test multi`` makes:
+"""The test tables of docs/results/multilingual.md, from the runs that
+``python scripts/tune_defaults.py test multi|gate`` makes:
 
     python scripts/multilingual_table.py [RUNS]     # RUNS: data/multirun/tune/test_multi
 
-Each collection's default row against e5 dense alone and the English stack: Wilcoxon
-signed-rank over the questions, Holm-adjusted over the row's comparisons.
+Each collection's default row against e5 dense alone, the default without the script gate
+(``previous``, test_gate only) and the English stack: Wilcoxon signed-rank over the
+questions, Holm-adjusted over the row's comparisons. Columns no run has are left out.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from scipy.stats import wilcoxon
 ROOT = Path(__file__).resolve().parent.parent
 SETS = [f"insuranceqa_{n}" for n in ("en", "zh", "zh2en", "en2zh", "mixed")] + \
     [f"maint_guide_{n}" for n in ("en", "zh", "en2zh", "zh2en", "mixed")] + ["python_faq"]
-OTHERS = {"dense": "e5 dense", "English_default": "English stack"}
+OTHERS = {"dense": "e5 dense", "previous": "gate off", "English_default": "English stack"}
 
 
 def holm(ps: list[float]) -> list[float]:
@@ -38,7 +39,7 @@ def ndcg(run: Path) -> float:
     return json.loads((run / "results.json").read_text())["metrics"]["ndcg@10"]
 
 
-def row(folder: Path) -> str:
+def row(folder: Path, others: list[str]) -> str:
     default = scores(folder / "default")
     queries = len(default)
     found = [k for k in OTHERS if (folder / k / "results.json").exists()]
@@ -50,7 +51,7 @@ def row(folder: Path) -> str:
         ps.append(float(wilcoxon(a, b).pvalue) if np.any(a != b) else 1.0)
     adjusted = dict(zip(found, holm(ps), strict=True)) if ps else {}
     cells = []
-    for k in OTHERS:
+    for k in others:
         if k not in adjusted:
             cells += ["—", "—"]
             continue
@@ -62,12 +63,14 @@ def row(folder: Path) -> str:
 
 def main() -> None:
     runs = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "data/multirun/tune/test_multi"
-    print("| collection (test) | questions | **default** | e5 dense | Δ vs e5 dense (p Holm) | "
-          "English stack (`experiment=en`) | Δ vs English stack (p Holm) |")
-    print("|---|---|---|---|---|---|---|")
+    others = [k for k in OTHERS if any((runs / n / k / "results.json").exists() for n in SETS)]
+    head = [f"{OTHERS[k]}{' (`experiment=en`)' if k == 'English_default' else ''} | "
+            f"Δ vs {OTHERS[k]} (p Holm)" for k in others]
+    print("| collection (test) | questions | **default** | " + " | ".join(head) + " |")
+    print("|---|---|---|" + "---|---|" * len(others))
     for name in SETS:
         if (runs / name / "default" / "results.json").exists():
-            print(row(runs / name))
+            print(row(runs / name, others))
 
 
 if __name__ == "__main__":
