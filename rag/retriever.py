@@ -13,8 +13,8 @@ candidates, rag.store.plan.fuse_relative).
 
 Script gate (hybrid, ``sparse_script_gap``): the sparse leg scores only chunks whose share of
 Latin-script words (payload ``latin_share``, rag.text.latin_share) is within the gap of the
-question's — and is left out when fewer than ``sparse_script_min`` of the collection's chunks
-are (the pipeline counts them, rag.pipeline). An English question over Chinese passages then
+question's (``sparse_script_filter``) — and is left out when fewer than ``sparse_script_min``
+of the collection's chunks are (the pipeline counts them, rag.pipeline). An English question over Chinese passages then
 has no sparse leg to be misled by (BM25 would match stray numbers and Latin words in a few
 passages, and DBSF would rescale them to a full share of the fused score), while Chinese pages
 that keep English commands still match them.
@@ -56,6 +56,7 @@ class Retriever:
         alpha: float,
         sparse_script_gap: float | None,
         sparse_script_min: float,
+        sparse_script_filter: bool,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"retriever.mode must be one of {MODES}, got {mode!r}")
@@ -82,6 +83,7 @@ class Retriever:
         self.alpha = alpha
         self.sparse_script_gap = sparse_script_gap
         self.sparse_script_min = sparse_script_min
+        self.sparse_script_filter = sparse_script_filter
 
     @property
     def uses_dense(self) -> bool:
@@ -143,7 +145,8 @@ class Retriever:
         return Fuse(
             self.fusion,
             [self._dense(dense, max(self.dense_limit, top_k)),
-             Nearest(SPARSE, sparse, max(self.sparse_limit, top_k), within=within)],
+             Nearest(SPARSE, sparse, max(self.sparse_limit, top_k),
+                     within=within if self.sparse_script_filter else None)],
             top_k, k=self.rrf_k, weights=weights,
         )
 

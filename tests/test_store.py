@@ -387,7 +387,7 @@ def test_script_gate_limits_the_sparse_leg_to_chunks_near_the_questions_script(
     dense_ref = ref_dense_funnel(data, 60, 30)
     retriever = configured(mode="hybrid", mrl_dim=MRL, mrl_limit=60, dense_limit=30,
                            sparse_limit=30, fusion=fusion, rrf_k=60, alpha=0.5,
-                           sparse_script_gap=0.3)
+                           sparse_script_gap=0.3, sparse_script_filter=True)
     within = retriever.script_filter(0.95)
     hits = store.search(retriever.plan(data["query"], data["sparse_query"], 10, within))
     fused = (ref_rrf([dense_ref, sparse_ref], 60) if fusion == "rrf"
