@@ -4,7 +4,8 @@
     python scripts/multilingual_table.py [RUNS]     # RUNS: data/multirun/tune/test_multi
 
 Each collection's default row against e5 dense alone, the default without the script gate
-(``previous``, test_gate only) and the English stack: Wilcoxon signed-rank over the
+(``previous``) and with its per-chunk filter (``gate_with_filter``; test_gate only) and the
+English stack: Wilcoxon signed-rank over the
 questions, Holm-adjusted over the row's comparisons. Columns no run has are left out.
 """
 
@@ -20,7 +21,8 @@ from scipy.stats import wilcoxon
 ROOT = Path(__file__).resolve().parent.parent
 SETS = [f"insuranceqa_{n}" for n in ("en", "zh", "zh2en", "en2zh", "mixed")] + \
     [f"maint_guide_{n}" for n in ("en", "zh", "en2zh", "zh2en", "mixed")] + ["python_faq"]
-OTHERS = {"dense": "e5 dense", "previous": "gate off", "English_default": "English stack"}
+OTHERS = {"dense": "e5 dense", "previous": "gate off", "gate_with_filter": "gate + chunk filter",
+          "English_default": "English stack"}
 
 
 def holm(ps: list[float]) -> list[float]:
