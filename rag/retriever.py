@@ -11,13 +11,14 @@ normalised by their mean and spread, in the engine) or ``relative`` (min-max sca
 ``alpha`` * dense + (1 - alpha) * sparse, as llama-index's hybrid mode; fused on the
 candidates, rag.store.plan.fuse_relative).
 
-Script gate (hybrid, ``sparse_script_gap``): the sparse leg scores only chunks whose share of
-Latin-script words (payload ``latin_share``, rag.text.latin_share) is within the gap of the
-question's (``sparse_script_filter``) — and is left out when fewer than ``sparse_script_min``
-of the collection's chunks are (the pipeline counts them, rag.pipeline). An English question
-over Chinese passages then has no sparse leg to be misled by (BM25 would match stray numbers
-and Latin words in a few passages, and DBSF would rescale them to a full share of the fused
-score), while Chinese pages that keep English commands still match them.
+Script gate (hybrid, ``sparse_script_gap``): the sparse leg is left out for a question when
+fewer than ``sparse_script_min`` of the collection's chunks have a share of Latin-script words
+(payload ``latin_share``, rag.text.latin_share) within the gap of the question's (the pipeline
+counts them, rag.pipeline); with ``sparse_script_filter`` it also scores only those chunks. An
+English question over Chinese passages then has no sparse leg to be misled by (BM25 would
+match stray numbers and Latin words in a few passages, and DBSF would rescale them to a full
+share of the fused score), while Chinese pages that keep English commands still count as near
+an English question.
 """
 
 from __future__ import annotations
