@@ -67,13 +67,12 @@ def structure(pages: list[PageText]) -> list[str]:
     out = []
     for p in pages:
         lines = p.text.splitlines()
-        filled = [i for i, ln in enumerate(lines) if ln.strip()]
-        ends = {filled[0], filled[-1]} if filled else set()
+        ends = _ends(lines)
         kept = []
         for i, line in enumerate(lines):
-            bare = " ".join(line.split())
-            if i in ends and _DIGITS.sub("#", bare) in running:
+            if ends.get(i) in running:
                 continue
+            bare = " ".join(line.split())
             size = p.sizes.get(bare)
             if size in level and len(bare) <= MAX_HEADING_CHARS:
                 kept.append(f"\n{'#' * level[size]} {bare}\n")
@@ -88,7 +87,12 @@ def _running_lines(pages: list[PageText]) -> set[str]:
         return set()
     seen: Counter = Counter()
     for p in pages:
-        lines = [" ".join(ln.split()) for ln in p.text.splitlines() if ln.strip()]
-        ends = {_DIGITS.sub("#", ln) for ln in (lines[:1] + lines[-1:])}
-        seen.update(ends)
+        seen.update(set(_ends(p.text.splitlines()).values()))
     return {ln for ln, n in seen.items() if n >= max(3, len(pages) / 2)}
+
+
+def _ends(lines: list[str]) -> dict[int, str]:
+    """The page's first and last non-empty lines by index, as a running header or footer
+    is compared across pages: whitespace collapsed, digits as #."""
+    filled = [i for i, ln in enumerate(lines) if ln.strip()]
+    return {i: _DIGITS.sub("#", " ".join(lines[i].split())) for i in filled[:1] + filled[-1:]}
