@@ -97,7 +97,7 @@ LANGS["multi"] = {
 # The script gate (#30): the chosen plan with its sparse leg limited to chunks near the
 # question's script (and left out below a fifth of the index), at two widths, on every tuning
 # collection of both languages and across.
-_DBSF = ["retriever.fusion=dbsf", "retriever.dense_limit=100", "retriever.sparse_limit=200"]
+_DBSF = LANGS["multi"]["previous"]  # the plan the first round chose (DBSF 100/200)
 LANGS["gate"] = {
     "preset": [],  # the committed default stack and plan
     "plans": {**{f"gap {g}": [*_DBSF, f"retriever.sparse_script_gap={g}"]

@@ -15,6 +15,7 @@ from rag.store.plan import (
     search_plan,
     sort_hits,
     tie_key,
+    within_of,
 )
 from rag.store.schema import (
     DENSE,
@@ -35,5 +36,5 @@ __all__ = [
     "DENSE", "DENSE_MRL", "QUANTIZATIONS", "SPARSE", "Fuse", "Hit", "IndexBusyError",
     "IndexMismatchError", "IndexSpec", "Nearest", "Plan", "Point", "Within", "busy_message",
     "check_quantization", "fuse_relative", "mrl_cut", "quantized_bytes", "search_plan",
-    "sort_hits", "tie_key",
+    "sort_hits", "tie_key", "within_of",
 ]

@@ -23,6 +23,7 @@ from rag.store import (
     check_quantization,
     search_plan,
     sort_hits,
+    within_of,
 )
 
 
@@ -225,7 +226,7 @@ class QdrantClientStore:
         return models.Prefetch(
             query=self._query(node), using=getattr(node, "using", None), limit=node.limit,
             prefetch=[self._prefetch(c) for c in node.prefetch] or None, params=self._params(),
-            filter=_filter(node),
+            filter=_filter(within_of(node)),
         )
 
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
@@ -240,7 +241,7 @@ class QdrantClientStore:
             self._name, query=self._query(plan), using=getattr(plan, "using", None),
             prefetch=[self._prefetch(c) for c in plan.prefetch] or None,
             limit=plan.limit + self.tie_margin, search_params=self._params(),
-            with_payload=with_payload, with_vectors=False, query_filter=_filter(plan),
+            with_payload=with_payload, with_vectors=False, query_filter=_filter(within_of(plan)),
         )
         hits = [Hit(str(p.id), float(p.score), p.payload or {}) for p in response.points]
         return sort_hits(hits, plan.limit)
@@ -251,11 +252,11 @@ class QdrantClientStore:
             self._client = None
 
 
-def _filter(node: Plan | Within):
-    """Within as must-not (below or above): a point without the key is kept."""
+def _filter(within: Within | None):
+    """A plan node's Within (None: no filter) as must-not below or above, so that a point
+    without the key is kept."""
     from qdrant_client import models
 
-    within = node if isinstance(node, Within) else getattr(node, "within", None)
     if within is None:
         return None
     return models.Filter(must_not=[

@@ -26,6 +26,7 @@ from rag.store import (
     check_quantization,
     search_plan,
     sort_hits,
+    within_of,
 )
 
 MANIFEST = "rag_manifest.json"
@@ -204,7 +205,7 @@ class EdgeStore:
     def _prefetch(self, node: Plan) -> qe.Prefetch:
         return qe.Prefetch(limit=node.limit, query=self._query(node),
                            prefetches=[self._prefetch(c) for c in node.prefetch] or None,
-                           params=self._params(), filter=_filter(node))
+                           params=self._params(), filter=_filter(within_of(node)))
 
     def search(self, plan: Plan, with_payload: bool = True) -> list[Hit]:
         return search_plan(self._search, plan, with_payload, self._payloads)
@@ -217,7 +218,7 @@ class EdgeStore:
             limit=plan.limit + self.tie_margin, query=self._query(plan),
             prefetches=[self._prefetch(c) for c in plan.prefetch] or None,
             params=self._params(), with_payload=with_payload, with_vector=False,
-            filter=_filter(plan),
+            filter=_filter(within_of(plan)),
         )
         hits = [Hit(str(p.id), float(p.score), p.payload or {}) for p in self._shard.query(request)]
         return sort_hits(hits, plan.limit)
@@ -229,9 +230,9 @@ class EdgeStore:
             self._shard = None
 
 
-def _filter(node: Plan | Within) -> qe.Filter | None:
-    """Within as must-not (below or above): a point without the key is kept."""
-    within = node if isinstance(node, Within) else getattr(node, "within", None)
+def _filter(within: Within | None) -> qe.Filter | None:
+    """A plan node's Within (None: no filter) as must-not below or above, so that a point
+    without the key is kept."""
     if within is None:
         return None
     return qe.Filter(must_not=[

@@ -46,6 +46,11 @@ class Fuse:
 Plan = Nearest | Fuse
 
 
+def within_of(node: Plan) -> Within | None:
+    """The payload range a plan node is limited to (a fusion never is)."""
+    return node.within if isinstance(node, Nearest) else None
+
+
 @dataclass
 class Hit:
     id: str
