@@ -55,7 +55,8 @@ def folder(tmp_path_factory):
     (root / "people.csv").write_text("name;city\nAda;London\nLin;上海\n", encoding="utf-8")
     (root / "page.html").write_text(
         "<html><head><title>Install guide</title><style>p{color:red}</style></head><body>"
-        "<nav>Home | Docs | Blog</nav><main><h1>Installing</h1><p>Run <code>make install"
+        "<nav>Home | Docs | Blog</nav><div role=\"navigation\">previous | next</div><main>"
+        "<h1>Installing<a class=\"headerlink\" href=\"#i\">¶</a></h1><p>Run <code>make install"
         "</code> first.</p><h2>Requirements</h2><ul><li>Python 3.11</li><li>2 cores</li>"
         "</ul><table><tr><th>OS</th><th>Status</th></tr><tr><td>Debian</td><td>tested</td>"
         "</tr></table></main><script>document.write('TRACKER')</script></body></html>",
@@ -125,7 +126,7 @@ def test_html_keeps_structure_and_drops_scripts_styles_and_navigation(docs):
     assert "## Requirements" in text and "- Python 3.11" in text
     assert "| OS | Status |" in text and "| Debian | tested |" in text
     assert "make install" in text
-    for gone in ("TRACKER", "color:red", "Home | Docs"):
+    for gone in ("TRACKER", "color:red", "Home | Docs", "previous | next", "¶"):
         assert gone not in text
 
 
