@@ -130,9 +130,9 @@ def test_html_keeps_structure_and_drops_scripts_styles_and_navigation(docs):
         assert gone not in text
 
 
-def test_markdown_table_pads_short_rows():
-    assert markdown_table([["a", "b", "c"], ["1"]]).splitlines() == [
-        "| a | b | c |", "| --- | --- | --- |", "| 1 |  |  |"]
+def test_markdown_table_pads_short_rows_and_leaves_out_empty_ones():
+    assert markdown_table([["a", "b", "c"], ["1"], ["", " ", ""], ["2", "", "3"]]).splitlines() == [
+        "| a | b | c |", "| --- | --- | --- |", "| 1 |  |  |", "| 2 |  | 3 |"]
 
 
 def test_a_sheet_ends_after_a_thousand_empty_rows(tmp_path):

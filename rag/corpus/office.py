@@ -29,14 +29,16 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML and old .doc/
 
 
 def markdown_table(rows: list[list[str]]) -> str:
-    """Rows as a Markdown table, the first as its header; pipes and line breaks escaped."""
+    """Rows as a Markdown table, the first as its header; pipes and line breaks escaped, rows
+    with no text left out."""
     width = max(len(r) for r in rows)
 
     def line(cells: list[str]) -> str:
         cells = [" ".join(str(c).split()).replace("|", "\\|") for c in cells]
         return "| " + " | ".join(cells + [""] * (width - len(cells))) + " |"
 
-    return "\n".join([line(rows[0]), "|" + " --- |" * width, *(line(r) for r in rows[1:])])
+    body = [r for r in rows[1:] if any(str(c).strip() for c in r)]  # a slide's unfilled grid
+    return "\n".join([line(rows[0]), "|" + " --- |" * width, *(line(r) for r in body)])
 
 
 def _check_zip(path: Path, member: str, kind: str) -> None:
