@@ -5,6 +5,7 @@
     python scripts/bench.py peer --passages 8000 --queries 500
     python scripts/bench.py ray --chunks 3000 --repeats 3
     python scripts/bench.py footprint --chunks 10000 31115
+    python scripts/bench.py scale --chunks 10000 30000 100000 300000 --queries 300
 
 Data: InsuranceQA en (``make data``) chunk texts; beyond its 31,115 chunks the query benchmark
 adds copies of real chunks whose vectors are the originals' plus small noise (re-normalised),
@@ -36,12 +37,12 @@ CORPUS = ROOT / "data" / "datasets" / "insuranceqa_en" / "corpus.jsonl"
 QUERIES = ROOT / "data" / "datasets" / "insuranceqa_en" / "queries.jsonl"
 
 
-def chunk_texts(limit: int) -> list[str]:
+def chunk_texts(limit: int, stack: tuple[str, ...] | None = None) -> list[str]:
     """The first ``limit`` distinct chunks of InsuranceQA en, as rag's chunker cuts them."""
     if not CORPUS.exists():
         sys.exit(f"{CORPUS} missing: run `make data` first")
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline = beir_pipeline(CORPUS, Path(tmp))
+        pipeline = beir_pipeline(CORPUS, Path(tmp), stack=stack)
         documents, _ = pipeline.corpus.read()
         chunks = pipeline.chunker.split(documents)
     return list(dict.fromkeys(c.text for c in chunks))[:limit]
@@ -60,13 +61,16 @@ def write_corpus(texts: list[str], folder: Path) -> Path:
 STACK = ("experiment=en",)
 
 
-def beir_pipeline(corpus: Path, data: Path, *overrides: str) -> Pipeline:
+def beir_pipeline(corpus: Path, data: Path, *overrides: str,
+                  stack: tuple[str, ...] | None = None) -> Pipeline:
+    """A pipeline over a BEIR corpus; ``stack`` (default STACK) picks the models, () the
+    project's default stack."""
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose(config_name="eval", overrides=[
-            *STACK, "dataset=beir", f"dataset.path={corpus.parent}", f"paths.data={data}",
-            f"paths.index={data / 'index'}", "progress=false", *overrides])
+            *(STACK if stack is None else stack), "dataset=beir", f"dataset.path={corpus.parent}",
+            f"paths.data={data}", f"paths.index={data / 'index'}", "progress=false", *overrides])
     return Pipeline.from_config(cfg)
 
 
@@ -179,32 +183,38 @@ def questions(n: int) -> list[str]:
     return [r["text"] for r in rows if r["_id"].startswith("test-")][:n]
 
 
-def scaled_corpus(n: int, folder: Path, data: Path, *overrides: str) -> Path:
-    """n chunk texts with their MiniLM vectors in the embedding cache: real chunks first, then
-    copies ("text [k]") whose vectors are the original's plus noise, re-normalised."""
+def scaled_corpus(n: int, folder: Path, data: Path, *overrides: str,
+                  stack: tuple[str, ...] | None = None, cache_dir: Path | None = None) -> Path:
+    """n chunk texts with their vectors in an embedding cache: real chunks first, then copies
+    ("text [k]") whose vectors are the original's plus noise, re-normalised. The copies go to
+    ``cache_dir`` (with the real vectors) when given, else to the shared cache under data."""
     from rag.embedder.cache import EmbeddingCache, text_hash
 
-    texts = chunk_texts(n)
-    probe = beir_pipeline(write_corpus(texts, folder), data, *overrides)
+    texts = chunk_texts(n, stack)
+    probe = beir_pipeline(write_corpus(texts, folder), data, *overrides, stack=stack)
     vectors = probe.embed_documents(texts)  # from the shared cache after a first run
     copies = [f"{texts[k % len(texts)]} [{k // len(texts) + 1}]"
               for k in range(max(0, n - len(texts)))]
     corpus = write_corpus(texts + copies, folder)
+    cache = EmbeddingCache((cache_dir or Path(probe.cache_dir)) / "embeddings",
+                           probe.embedder.fingerprint)
+    if cache_dir is not None:
+        cache.put(texts, vectors)
     if copies:
         # The suffix can push a copy over the chunker's token budget, so cache a vector for
         # every chunk the chunker makes of the copies, not for the copies as written.
         documents, _ = probe.corpus.read()
         source = {c.text: int(c.doc_id) % len(texts) for c in probe.chunker.split(documents)
                   if int(c.doc_id) >= len(texts)}
-        cache = EmbeddingCache(Path(probe.cache_dir) / "embeddings", probe.embedder.fingerprint)
         cached = cache.get(list(source))
         missing = [t for t in source if text_hash(t) not in cached]
-        if missing:
-            rng = np.random.default_rng(0)
-            noisy = np.stack([vectors[source[t]] for t in missing]) + rng.normal(
-                scale=0.05, size=(len(missing), vectors.shape[1])).astype(np.float32)
-            cache.put(missing, noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
-        cache.close()
+        rng = np.random.default_rng(0)
+        for i in range(0, len(missing), 50_000):  # bounded memory at 300k points
+            part = missing[i : i + 50_000]
+            noisy = np.stack([vectors[source[t]] for t in part]) + rng.normal(
+                scale=0.05, size=(len(part), vectors.shape[1])).astype(np.float32)
+            cache.put(part, noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
+    cache.close()
     probe.close()
     return corpus
 
@@ -254,6 +264,68 @@ def bench_query(n: int, n_queries: int, data: Path, local_queries: int) -> list[
                     f"{stage} p95": float(np.percentile(v, 95)) for stage, v in stages.items()}})
                 print(json.dumps(rows[-1]), file=sys.stderr)
     return rows
+
+
+# ---- scale: the writer and search at growing sizes, today's default ----------------------
+
+def _timed(obj, name: str, seconds: dict[str, float]) -> None:
+    """Wrap obj.name so its wall time adds up in seconds[name]."""
+    inner = getattr(obj, name)
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+
+    setattr(obj, name, wrapper)
+
+
+def bench_scale(n: int, n_queries: int, data: Path) -> dict:
+    """The default stack (e5-small + BM25 over character n-grams, the default hybrid plan)
+    indexed into a new embedded store with every vector cached, so the run is the one writer's
+    own work: reading and chunking, the cache lookup, BM25 and payloads (``points``), the
+    upserts and the HNSW build (``optimize``), each timed. Then the default plan's search with
+    HNSW at every size (store.exact_below=0; the default searches exactly below 20,000)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        corpus = scaled_corpus(n, Path(tmp) / "corpus", data, stack=(), cache_dir=cache)
+        pipeline = beir_pipeline(corpus, Path(tmp), "store.exact_below=0",
+                                 f"paths.cache={cache}", stack=())
+        pipeline.warm_up()
+        seconds: dict[str, float] = {}
+        _timed(pipeline, "embed", seconds)
+        _timed(pipeline, "points", seconds)
+        _timed(pipeline.store, "upsert", seconds)
+        _timed(pipeline.store, "optimize", seconds)
+        start = time.perf_counter()
+        report = pipeline.index()
+        total = time.perf_counter() - start
+        assert report.encoded == 0 and report.points >= n, report
+        asked = questions(n_queries)
+        for q in asked[:10]:  # warm-up (and the script gate's count, cached per range)
+            pipeline.search(q, 10)
+        stages: dict[str, list[float]] = {}
+        for q in asked:
+            timings: dict = {}
+            pipeline.search(q, 10, timings)
+            for stage, ms in timings.items():
+                stages.setdefault(stage, []).append(ms)
+        pipeline.close()
+        disk = sum(f.stat().st_size for f in (Path(tmp) / "index").rglob("*") if f.is_file())
+    rest = total - sum(seconds.values())
+    row = {"chunks": report.points, "index_s": total,
+           "read+chunk+prune s": rest, "cache lookup s": seconds["embed"],
+           "BM25+payload s": seconds["points"], "upsert s": seconds["upsert"],
+           "HNSW build s": seconds["optimize"],
+           "writer chunks/s": report.points / total,
+           "upsert chunks/s": report.points / seconds["upsert"],
+           "disk B/chunk": disk / report.points, "queries": len(asked), **{
+               f"{stage} p50": statistics.median(v) for stage, v in stages.items()}, **{
+               f"{stage} p95": float(np.percentile(v, 95)) for stage, v in stages.items()}}
+    print(json.dumps(row), file=sys.stderr)
+    return row
 
 
 # ---- the peer pipeline --------------------------------------------------------------------
@@ -398,7 +470,7 @@ def markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["index", "query", "peer", "ray", "footprint"])
+    parser.add_argument("what", choices=["index", "query", "peer", "ray", "footprint", "scale"])
     parser.add_argument("--chunks", type=int, nargs="+", default=[10000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--queries", type=int, default=500)
@@ -410,6 +482,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="peer: judged passages of the questions plus distractors")
     parser.add_argument("--data", default=str(ROOT / "data"),
                         help="data dir whose embedding cache the query benchmark reuses")
+    parser.add_argument("--out", type=Path,
+                        help="write the run to OUT.md and OUT.json (git SHA, host, cores, "
+                             "command, raw rows), e.g. docs/benchmarks-runs/scale")
     args = parser.parse_args(argv)
     rows: list[dict] = []
     if args.what == "peer":
@@ -423,9 +498,16 @@ def main(argv: list[str] | None = None) -> None:
             rows.extend(bench_ray(n, args.repeats))
         elif args.what == "footprint":
             rows.append(bench_footprint(n, Path(args.data)))
+        elif args.what == "scale":
+            rows.append(bench_scale(n, args.queries, Path(args.data)))
         else:
             rows.extend(bench_query(n, args.queries, Path(args.data), args.local_queries))
     print(markdown(rows))
+    if args.out:
+        from run_record import write_run
+
+        stack = "default" if args.what == "scale" else " ".join(STACK)
+        write_run(args.out, rows, markdown(rows), settings={"stack": stack})
 
 
 if __name__ == "__main__":
