@@ -18,12 +18,15 @@ from tests.conftest import SAMPLE
 PASSWORD = "s3cret-pw"
 GOOD_TEXT = "The quarterly report is due on the fifth working day of each quarter."
 CHINESE = "出差住宿费的报销标准是一线城市每晚六百元。"
+SCANNED_TEXT = "Expense claims are paid on the last Friday of the month."
+NOTICE_TEXT = "The north stairwell is closed for repairs until May."
 
 EXPECTED = {
     "good.txt": None,
     "encrypted-with-password.pdf": None,  # its password is in corpus.pdf_passwords
     "encrypted-other-password.pdf": "none of the 1 passwords in corpus.pdf_passwords opens it",
-    "image-only.pdf": "no text layer on any of its 1 pages (scanned or image-only): OCR it",
+    "image-only.pdf": "no text on any of its 1 pages, neither a text layer nor text OCR",
+    "scanned.pdf": None,  # a page that is one picture of text: read by OCR
     "truncated.pdf": "malformed or truncated PDF",
     "not-really.pdf": "not a PDF (it starts with",
     "zero-bytes.md": "empty file (0 bytes)",
@@ -34,8 +37,11 @@ EXPECTED = {
     "password-protected.docx": "password-protected, or an old binary Office file",
     "sparse-rows.xlsx": None,  # a value in row 1,000,000: read up to 1,000 empty rows, no further
     "with-scripts.html": None,  # indexed without its script
-    "zero-bytes.png": "unsupported file type '.png'",  # images: no OCR yet
-    "photo.png": "unsupported file type '.png'",
+    "zero-bytes.png": "empty file (0 bytes)",
+    "photo.png": "not a readable image",  # a PNG signature and nothing after it
+    "blank.png": "OCR found no text in the image",
+    "notice.png": None,  # a picture of text: read by OCR
+    "drawing.svg": "unsupported file type '.svg'",
     "broken-link.md": "broken symlink (points to",
     "huge.txt": "over corpus.max_file_mb=1",
 }
@@ -67,6 +73,20 @@ def _image_only(dst: Path) -> None:
         c.rect(60 + 50 * i, 500 - 30 * i, 40, 120, fill=1)
     c.showPage()
     c.save()
+
+
+def text_image(lines: list[str], size: int = 28):
+    """A white picture of lines of text (Pillow's own font, or a CJK font for Chinese)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    cjk = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+    font = (ImageFont.truetype(str(cjk), size) if cjk.exists()
+            else ImageFont.load_default(size=size))
+    image = Image.new("RGB", (1000, 60 + int(size * 1.6) * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((40, 30 + int(size * 1.6) * i), line, fill="black", font=font)
+    return image
 
 
 def _sparse_rows(dst: Path) -> None:
@@ -107,6 +127,10 @@ def build(folder: Path) -> Path:
         f"<h1>Reports</h1><p>{GOOD_TEXT}</p><script>alert('SCRIPT-TEXT')</script></body></html>")
     (folder / "zero-bytes.png").write_bytes(b"")
     (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    text_image([]).save(folder / "blank.png")
+    text_image([SCANNED_TEXT]).save(folder / "scanned.pdf", resolution=150)
+    text_image([NOTICE_TEXT]).save(folder / "notice.png")
+    (folder / "drawing.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
     link = folder / "broken-link.md"
     if not link.is_symlink():
         os.symlink(folder / "deleted-target.md", link)

@@ -100,7 +100,7 @@ def test_pipeline_indexes_the_good_files_and_keeps_what_a_now_broken_file_had(tm
     pipeline.close()
     assert {s.split("#")[0] for s in sources} == {
         "good.txt", "encrypted-with-password.pdf", "later-corrupted.pdf", "sparse-rows.xlsx",
-        "with-scripts.html"}
+        "with-scripts.html", "scanned.pdf", "notice.png"}
     assert {s.path for s in first.skipped} == {
         n for n, e in bad_inputs.EXPECTED.items() if e is not None}
 
@@ -120,12 +120,13 @@ def test_index_command_prints_the_summary_and_exits_1_when_files_were_skipped(ba
                *bad_inputs.OVERRIDES, data_dir=tmp_path, check=False)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
-    # good.txt + 4 PDF pages + the sheet (its one block of rows) + the web page
-    assert "indexed 7 documents from 4 files" in proc.stderr
+    # good.txt + 4 PDF pages + the sheet (its one block of rows) + the web page + the scanned
+    # PDF's page + the picture of a notice (both by OCR)
+    assert "indexed 9 documents from 6 files" in proc.stderr
     skipped = [n for n, e in bad_inputs.EXPECTED.items()
                if e is not None and not e.startswith("unsupported")]
     assert f"skipped {len(skipped)}:" in proc.stderr
-    assert "not read (unsupported type; corpus.exclude silences them): 2 .png" in proc.stderr
+    assert "not read (unsupported type; corpus.exclude silences them): 1 .svg" in proc.stderr
     for name in skipped:
         line = next(ln for ln in proc.stderr.splitlines() if f"  {name}: " in ln)
         assert bad_inputs.EXPECTED[name] in line
@@ -133,12 +134,13 @@ def test_index_command_prints_the_summary_and_exits_1_when_files_were_skipped(ba
     ok = run("-m", "rag.index", f"corpus.path={bad_folder}", "progress=false",
              "corpus.exclude=[huge.txt,broken-link.md,binary.txt,gb18030.txt,"
              "zero-bytes.md,not-really.pdf,truncated.pdf,image-only.pdf,encrypted-other*,"
-             "slides.pptx,archive-named.docx,password-protected.docx]",
+             "slides.pptx,archive-named.docx,password-protected.docx,photo.png,blank.png,"
+             "zero-bytes.png]",
              *bad_inputs.OVERRIDES, data_dir=tmp_path, check=False)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert ok.returncode == 0  # an unsupported file type alone is not a failure
     assert "skipped" not in ok.stderr and ": 0 new, 0 removed" in ok.stderr
-    assert "2 .png" in ok.stderr
+    assert "1 .svg" in ok.stderr
 
 
 @pytest.fixture(scope="module")
@@ -164,13 +166,13 @@ def test_pypdf_resources_are_each_indexed_or_skipped_with_a_reason(pypdf_resourc
             outcome[source] = str(exc)
     print(json.dumps(outcome, indent=1))
     assert len(sources) >= 70
-    known = ("encrypted PDF", "no text layer", "malformed or truncated PDF", "not a PDF",
+    known = ("encrypted PDF", "no text on any", "malformed or truncated PDF", "not a PDF",
              "unsupported file type")
     for path, result in outcome.items():  # no crash, and every reason is one rag explains
         assert re.fullmatch(r"[1-9]\d* documents", result) or result.startswith(known), path
     assert outcome["encryption/r4-aes-user-password.pdf"] == "1 documents"  # AES, password given
     assert "none of the 2 passwords" in outcome["crazyones-encrypted-256.pdf"]
-    assert outcome["git.pdf"].startswith("no text layer")
+    assert outcome["git.pdf"].startswith("no text on any")  # a logo: OCR finds no text
     assert outcome["crazyones.pdf"] == "1 documents"
     assert sum(v.endswith(" documents") for v in outcome.values()) >= 55
 

@@ -1,7 +1,9 @@
-"""A folder of documents as a corpus: PDF, Markdown, text, Word, PowerPoint, Excel, CSV, HTML.
+"""A folder of documents as a corpus: PDF, Markdown, text, Word, PowerPoint, Excel, CSV, HTML,
+and images.
 
 Office files and HTML become Markdown (rag/corpus/office.py, html.py), so their headings and
-tables reach the chunker as they do from a Markdown file."""
+tables reach the chunker as they do from a Markdown file; images and scanned PDF pages are read
+by OCR (rag/corpus/ocr.py) unless corpus.ocr=false."""
 
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ from pathlib import Path
 
 from rag.corpus import Skipped, UnreadableError
 from rag.corpus.html import read_html
+from rag.corpus.ocr import IMAGE_SUFFIXES, read_image
 from rag.corpus.office import read_csv, read_docx, read_pptx, read_xlsx
 from rag.corpus.pdf import join_cjk_lines, read_pdf
 from rag.documents import Document
 from rag.errors import ConfigError, InputNotFoundError
 
 SUPPORTED = (".pdf", ".md", ".markdown", ".txt", ".docx", ".pptx", ".xlsx", ".csv", ".html",
-             ".htm")
+             ".htm", *IMAGE_SUFFIXES)
 # binary formats, each with its reader; text formats are decoded first (corpus.encodings)
 BINARY = {".docx": read_docx, ".pptx": read_pptx, ".xlsx": read_xlsx}
 DECODED = {".csv": read_csv, ".html": read_html, ".htm": read_html}
@@ -44,6 +47,7 @@ class FolderReader:
         exclude: Sequence[str] = (),
         max_file_mb: float = 200,
         pdf_passwords: Sequence[str] = (),
+        ocr: bool = True,
     ) -> None:
         self.root = Path(path).expanduser()
         self.extensions = tuple(e.lower() for e in extensions)
@@ -61,6 +65,7 @@ class FolderReader:
         self.exclude = tuple(exclude)
         self.max_file_mb = max_file_mb
         self.pdf_passwords = [str(p) for p in pdf_passwords]
+        self.ocr = ocr
 
     @property
     def name(self) -> str:
@@ -71,7 +76,7 @@ class FolderReader:
         # reader 2: PDF headings and bullets on lines of their own, running headers dropped;
         # a new reader version names a new index, so unchanged files are read again
         return {"path": str(self.root.resolve()), "extensions": list(self.extensions),
-                "reader": READER_VERSION}
+                "reader": READER_VERSION, **({} if self.ocr else {"ocr": False})}
 
     def _walk(self) -> Iterator[Path]:
         seen: set[str] = set()  # real paths of folders: a symlink loop is walked once
@@ -94,7 +99,11 @@ class FolderReader:
             rel = path.relative_to(self.root).as_posix()
             if any(fnmatch(rel, pattern) for pattern in self.exclude):
                 continue
-            if path.suffix.lower() not in self.extensions:
+            if path.suffix.lower() in IMAGE_SUFFIXES and not self.ocr:
+                skipped.append(Skipped(
+                    rel, "image: corpus.ocr=false, so images are not read; set corpus.ocr=true "
+                         "to read its text, or add it to corpus.exclude", unsupported=True))
+            elif path.suffix.lower() not in self.extensions:
                 kind = f"'{path.suffix}'" if path.suffix else "with no extension"
                 skipped.append(Skipped(
                     rel, f"unsupported file type {kind}: rag reads {', '.join(self.extensions)}; "
@@ -125,8 +134,10 @@ class FolderReader:
         try:
             suffix = path.suffix.lower()
             if suffix == ".pdf":
-                docs: Iterator[Document | Skipped] = iter(read_pdf(path, source,
-                                                                   self.pdf_passwords))
+                docs: Iterator[Document | Skipped] = iter(read_pdf(
+                    path, source, self.pdf_passwords, ocr=self.ocr))
+            elif suffix in IMAGE_SUFFIXES:
+                docs = iter(read_image(path, source))
             elif suffix in BINARY:
                 docs = iter(BINARY[suffix](path, source))
             elif suffix in DECODED:

@@ -1,5 +1,6 @@
 """PDF pages as Documents (pypdf): page numbers kept, wrapping undone, headings on lines of their
-own and running headers dropped (pdf_layout.py), every failure a reason."""
+own and running headers dropped (pdf_layout.py), pages without a text layer read by OCR
+(ocr.py), every failure a reason."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from pathlib import Path
 
 from rag.corpus import Skipped, UnreadableError
-from rag.corpus.pdf_layout import extract, structure
+from rag.corpus.pdf_layout import PageText, extract, structure
 from rag.documents import Document
 from rag.text import CJK_IDEOGRAPHS, CJK_PUNCTUATION
 
@@ -35,9 +36,11 @@ def join_pdf_lines(text: str) -> str:
     return _SOFT_BREAK.sub(" ", join_cjk_lines(_LEADER.sub(" ", text))).strip()
 
 
-def read_pdf(path: Path, source: str, passwords: list[str]) -> list[Document | Skipped]:
+def read_pdf(path: Path, source: str, passwords: list[str],
+             ocr: bool = False) -> list[Document | Skipped]:
     """One Document per page with text, and a Skipped per page that failed; raises
-    UnreadableError when the file as a whole cannot be indexed."""
+    UnreadableError when the file as a whole cannot be indexed. With ``ocr``, a page with no
+    text layer (a scan) is read from its images."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PdfReadError
 
@@ -66,6 +69,12 @@ def read_pdf(path: Path, source: str, passwords: list[str]) -> list[Document | S
     for number, page in enumerate(pages, start=1):
         try:
             read[number] = extract(page)
+            if ocr and not read[number].text.strip():
+                from rag.corpus.ocr import ocr_pdf_page
+
+                read[number] = PageText(ocr_pdf_page(page))
+        except UnreadableError:
+            raise  # OCR is not installed: the file, not a page, is what cannot be read
         except Exception as exc:  # one damaged page must not cost the others
             failed.append((number, f"{type(exc).__name__}: {exc}"))
     # headings and running headers are told apart by comparing pages: the whole file first
@@ -76,10 +85,14 @@ def read_pdf(path: Path, source: str, passwords: list[str]) -> list[Document | S
     if failed and not documents:
         raise UnreadableError(f"no page could be read ({failed[0][1]}): re-export it, or "
                               f"repair it (e.g. qpdf damaged.pdf repaired.pdf)")
+    if not documents and ocr:
+        raise UnreadableError(f"no text on any of its {len(pages)} pages, neither a text "
+                              f"layer nor text OCR could read in its images (drawings or "
+                              f"blank scans?): add it to corpus.exclude to silence this")
     if not documents:
         raise UnreadableError(
             f"no text layer on any of its {len(pages)} pages (scanned or image-only): "
-            f"OCR it first, e.g. ocrmypdf {source} out.pdf"
+            f"set corpus.ocr=true, or OCR it first, e.g. ocrmypdf {source} out.pdf"
         )
     return documents + [Skipped(f"{source}#page={n}", f"page could not be read ({r})")
                         for n, r in failed]
