@@ -29,7 +29,6 @@ from rag.cli import renamed_overrides, user_errors
 from rag.store import DENSE, DENSE_MRL, quantized_bytes
 
 log = logging.getLogger("rag.eval")
-PRIMARY = "ndcg@10"
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -60,6 +59,12 @@ def main(cfg: DictConfig) -> float:
     from rag.metrics import collapse_to_documents, evaluate
     from rag.pipeline import Pipeline
 
+    from rag.errors import ConfigError
+    from rag.metrics import MEASURES
+
+    if cfg.eval.optimized_metric not in MEASURES:  # refused before an index is built
+        raise ConfigError(f"eval.optimized_metric={cfg.eval.optimized_metric} is not measured: "
+                          f"use one of {', '.join(MEASURES)}")
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     dataset = instantiate(cfg.dataset)
@@ -161,7 +166,7 @@ def main(cfg: DictConfig) -> float:
     log.info("%s  nDCG@10 %.4f  R@100 %.4f  MRR@10 %.4f  p50 %.1f ms  %.0f B/chunk  -> %s",
              results["label"], mean["ndcg@10"], mean["recall@100"], mean["mrr@10"],
              results["latency_ms"]["total_ms"]["p50"], per_chunk_searched, out_dir)
-    return mean[PRIMARY]
+    return mean[cfg.eval.optimized_metric]
 
 
 if __name__ == "__main__":

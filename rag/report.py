@@ -52,8 +52,8 @@ COLUMNS = [  # (header, how to read it from results.json, format)
 ]
 # per-question measures a paired test can compare (per_query.json key -> column); by default
 # answer F1 when every row answered, else nDCG@10
-TESTED = {"ndcg@10": "nDCG@10", "answer_f1": "F1", "answer_correct": "correct",
-          "answer_contains": "contains"}
+TESTED = {"ndcg@10": "nDCG@10", "recall@10": "R@10", "recall@100": "R@100", "mrr@10": "MRR@10",
+          "answer_f1": "F1", "answer_correct": "correct", "answer_contains": "contains"}
 
 
 def load(dirs: list[Path]) -> list[dict]:
