@@ -56,11 +56,9 @@ def main(cfg: DictConfig) -> float:
     from tqdm import tqdm
 
     from rag.answer_metrics import score_answer, summarize
-    from rag.metrics import collapse_to_documents, evaluate
-    from rag.pipeline import Pipeline
-
     from rag.errors import ConfigError
-    from rag.metrics import MEASURES
+    from rag.metrics import MEASURES, collapse_to_documents, evaluate
+    from rag.pipeline import Pipeline
 
     if cfg.eval.optimized_metric not in MEASURES:  # refused before an index is built
         raise ConfigError(f"eval.optimized_metric={cfg.eval.optimized_metric} is not measured: "
