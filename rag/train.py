@@ -160,6 +160,24 @@ def with_random_negatives(labeled, passages: list, k: int, seed: int):
          "label": [0] * len(extra)}).cast(labeled.features)])
 
 
+def cross_encoder_from(base: str, out: Path, seed: int = 0) -> Path:
+    """A cross-encoder made from an encoder checkpoint (``package:`` or a folder): its
+    weights under a one-score classification head seeded with ``seed``, saved with its
+    tokenizer. Untrained, yet it orders pairs by the encoder's features rather than alike (a
+    random tiny model spreads its scores over 2e-4): what runtime benchmarks and the ONNX
+    tests compare backends on."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from rag.models import resolve_model
+
+    torch.manual_seed(seed)
+    path = resolve_model(base)
+    AutoModelForSequenceClassification.from_pretrained(path, num_labels=1).save_pretrained(out)
+    AutoTokenizer.from_pretrained(path).save_pretrained(out)
+    return out
+
+
 def train_reranker(base: str, anchors: list, positives: list, t: DictConfig, out: Path,
                    deadline: float):
     import torch

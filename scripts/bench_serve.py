@@ -30,8 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rag.server.process import ServerProcess  # noqa: E402
 from scripts.bench import markdown, questions, scaled_corpus  # noqa: E402
-from tests.test_serve import Server  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -88,12 +88,11 @@ def bench(chunks: int, clients: list[int], n: int, rss_requests: int, tmp: Path)
         "How long is the warranty on the espresso machine?", "How often should I descale?",
         "How many days of paid annual leave do employees get?",
         "一线城市出差住宿每晚可以报销多少钱？"]
-    overrides = []
+    corpus, overrides = ROOT / "data" / "sample", []
     if chunks:
         corpus = scaled_corpus(chunks, tmp / "corpus", ROOT / "data")
-        overrides = ["corpus=beir", f"corpus.path={corpus}",
-                     f"paths.cache={ROOT / 'data' / 'cache'}"]
-    server = Server(tmp, *overrides)
+        overrides = ["corpus=beir", f"paths.cache={ROOT / 'data' / 'cache'}"]
+    server = ServerProcess(corpus, tmp / "data", tmp / "server.log", *overrides)
     rows = []
     try:
         points = httpx.get(server.url + "/healthz", timeout=60).json()["points"]

@@ -1,5 +1,5 @@
 """The test tables of docs/results/multilingual.md, from the runs that
-``python scripts/tune_defaults.py test multi|gate`` makes:
+``python -m rag.tune test multi|gate`` makes:
 
     python scripts/multilingual_table.py [RUNS]     # RUNS: data/multirun/tune/test_multi
 

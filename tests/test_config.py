@@ -105,7 +105,7 @@ def test_launcher_configs_compose(launcher):
                          [("multi", []), ("gate", []), ("en", ["experiment=en"]),
                           ("zh", ["experiment=zh"])])
 def test_defaults_are_the_plan_chosen_on_the_tuning_sets(lang, overrides):
-    """conf/ carries what scripts/tune_defaults.py select chose (docs/results/tuning/)."""
+    """conf/ carries what rag/tune.py select chose (docs/results/tuning/)."""
     chosen = Path(f"docs/results/tuning/{lang}.json")
     if not chosen.exists():
         pytest.skip(f"{chosen}: not selected yet")

@@ -13,6 +13,7 @@ import pytest
 from rag.embedder.sentence_transformer import SentenceTransformerEmbedder
 from rag.onnx_model import exported
 from rag.reranker import CrossEncoderReranker
+from rag.train import cross_encoder_from
 from tests.conftest import MINILM, ROOT, tiny_sentence_model
 from tests.test_reranker import QUERY, TEXTS, _tiny_bert, reference_scores
 
@@ -89,30 +90,13 @@ print(json.dumps({{"shape": list(v.shape), "torch": "torch" in sys.modules,
         "shape": [1, 384], "torch": False, "transformers": False}
 
 
-def minilm_cross_encoder(path):
-    """MiniLM's trained encoder under a seeded classifier head: a random tiny model scores
-    every pair alike (a spread of 2e-4), too flat to compare int8's ordering with."""
-    import torch
-    from transformers import AutoModelForSequenceClassification
-
-    from rag.models import resolve_model
-    from tests.conftest import copy_minilm_tokenizer
-
-    torch.manual_seed(0)
-    model = AutoModelForSequenceClassification.from_pretrained(resolve_model(MINILM),
-                                                               num_labels=1)
-    model.save_pretrained(path)
-    copy_minilm_tokenizer(path)
-    return path
-
-
 def test_onnx_reranker_scores_equal_the_checkpoint(tmp_path, onnx_dir):
     path = _tiny_bert(tmp_path / "ce", head=True)
     expected = reference_scores(path, [(QUERY, t) for t in TEXTS])
     reranker = CrossEncoderReranker(str(path), max_length=128, backend="onnx",
                                     onnx_dir=str(onnx_dir), batch_size=4)
     assert reranker.scores(QUERY, TEXTS) == pytest.approx(expected, abs=1e-4)
-    path = minilm_cross_encoder(tmp_path / "minilm-ce")
+    path = cross_encoder_from(MINILM, tmp_path / "minilm-ce")
     expected = reference_scores(path, [(QUERY, t) for t in TEXTS])
     int8 = CrossEncoderReranker(str(path), max_length=128, backend="onnx", quantize="int8",
                                 onnx_dir=str(onnx_dir))

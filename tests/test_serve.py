@@ -7,17 +7,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from rag.serve import check_bind, is_loopback
+from rag.server.process import ServerProcess
 from tests.conftest import ROOT, SAMPLE
 
 QUESTION = "How long is the warranty on the espresso machine?"
@@ -25,39 +24,15 @@ UNANSWERABLE = "What is the CEO's salary?"
 KEY = "test-key-123"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(ServerProcess):
+    """rag.serve over a copy of the sample corpus, its data under tmp."""
 
-
-class Server:
     def __init__(self, tmp: Path, *overrides: str, env: dict | None = None) -> None:
-        self.corpus = tmp / "docs"
-        if not self.corpus.exists():
-            shutil.copytree(SAMPLE, self.corpus)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = (tmp / f"server-{self.port}.log").open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.serve", f"serve.port={self.port}",
-             f"corpus.path={self.corpus}", "progress=false", *overrides],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-            env={**os.environ, "RAG_DATA_DIR": str(tmp / "data"), **(env or {})})
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, Path(self.log.name).read_text()[-3000:]
-            try:
-                httpx.get(self.url + "/", timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        raise TimeoutError(Path(self.log.name).read_text()[-3000:])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.log.close()
+        corpus = tmp / "docs"
+        if not corpus.exists():
+            shutil.copytree(SAMPLE, corpus)
+        port_log = tmp / f"server-{len(list(tmp.glob('server-*.log')))}.log"
+        super().__init__(corpus, tmp / "data", port_log, *overrides, env=env)
 
 
 @pytest.fixture(scope="module")
