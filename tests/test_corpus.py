@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rag.corpus.folder import FolderReader
-from rag.corpus.pdf import join_cjk_lines, join_pdf_lines
+from rag.corpus.wrapping import join_cjk_lines, join_pdf_lines
 from tests.conftest import SAMPLE
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag.chunker import MarkdownHeaderChunker, RecursiveTokenChunker
-from rag.corpus.pdf import join_pdf_lines
+from rag.corpus.wrapping import join_pdf_lines
 from rag.documents import Document, detect_language
 from rag.sparse.bm25 import BM25Encoder
 from rag.sparse.tokenizers import (

@@ -17,7 +17,8 @@ from rag.corpus import Skipped, UnreadableError
 from rag.corpus.html import read_html
 from rag.corpus.ocr import IMAGE_SUFFIXES, read_image
 from rag.corpus.office import read_csv, read_docx, read_pptx, read_xlsx
-from rag.corpus.pdf import join_cjk_lines, read_pdf
+from rag.corpus.pdf import read_pdf
+from rag.corpus.wrapping import join_cjk_lines
 from rag.documents import Document
 from rag.errors import ConfigError, InputNotFoundError
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.corpus import UnreadableError
+from rag.corpus.wrapping import join_pdf_lines
 from rag.documents import Document
 from rag.text import CJK_IDEOGRAPHS, CJK_PUNCTUATION
 
@@ -100,8 +101,6 @@ def _layout(boxes: list[tuple[float, float, float, str]]) -> str:
 def read_image(path: Path, source: str, min_score: float = 0.5) -> list[Document]:
     """One Document per frame with text (a multi-page TIFF has several, numbered as pages)."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
-
-    from rag.corpus.pdf import join_pdf_lines
 
     try:
         with Image.open(path) as image:
