@@ -120,19 +120,24 @@ answers-report: data
 	bash scripts/answers_report.sh test
 
 # Speed: rag's indexing against the raw model, query latency per stage (needs make data).
+# Each run is written to docs/benchmarks-runs/NAME.md and .json with the command, git SHA,
+# host, cores and raw rows (scripts/run_record.py).
+RUNS := docs/benchmarks-runs
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) scripts/bench.py index --chunks 10000 --repeats 2
-	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500
-	$(PY) scripts/bench.py peer --passages 8000 --queries 500
-	$(PY) scripts/bench.py ray --chunks 3000 --repeats 3
-	$(PY) scripts/bench_serve.py --chunks 0 100000 --clients 1 8 32 --requests 1000
-	$(PY) scripts/bench_runtime.py encoders --queries 500 --chunks 2000
-	$(PY) scripts/bench_runtime.py settings --queries 200 --chunks 2000
-	$(PY) scripts/bench_runtime.py rerankers --queries 200
-	$(PY) scripts/bench_runtime.py cold --repeats 5
-	$(PY) scripts/bench_runtime.py rss --queries 50 --chunks 300
-	$(PY) scripts/bench_runtime.py e2e --chunks 100000 --queries 500
+	$(PY) scripts/bench.py index --chunks 10000 --repeats 2 --out $(RUNS)/index-10k
+	$(PY) scripts/bench.py query --chunks 10000 100000 --queries 500 --out $(RUNS)/query
+	$(PY) scripts/bench.py scale --chunks 10000 30000 100000 300000 --queries 300 --out $(RUNS)/scale
+	$(PY) scripts/bench.py peer --passages 8000 --queries 500 --out $(RUNS)/peer
+	$(PY) scripts/bench.py ray --chunks 3000 --repeats 3 --out $(RUNS)/ray
+	$(PY) scripts/bench_serve.py --chunks 0 100000 --clients 1 8 32 --requests 1000 --out $(RUNS)/serve
+	$(PY) scripts/bench_runtime.py encoders --queries 500 --chunks 2000 --out $(RUNS)/runtime-encoders
+	$(PY) scripts/bench_runtime.py settings --queries 200 --chunks 2000 --out $(RUNS)/runtime-settings
+	$(PY) scripts/bench_runtime.py rerankers --queries 200 --out $(RUNS)/runtime-rerankers
+	$(PY) scripts/bench_runtime.py cold --repeats 5 --out $(RUNS)/runtime-cold
+	$(PY) scripts/bench_runtime.py rss --queries 50 --chunks 300 --out $(RUNS)/runtime-rss
+	$(PY) scripts/bench_runtime.py e2e --chunks 100000 --queries 500 --out $(RUNS)/runtime-e2e
+	$(PY) scripts/ocr_accuracy.py --out $(RUNS)/ocr
 
 # Stored vectors: float against Qdrant's int8 and binary quantization (docs/results/quantization_*)
 quantization-report: data

@@ -11,11 +11,8 @@ Threads: every core (2 here). Figures are medians of one run on a shared machine
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,10 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+from rag.eval import percentiles  # noqa: E402
 
 
 def bench(answerer: str, questions: list[str], data: Path) -> dict:
@@ -64,7 +58,7 @@ def bench(answerer: str, questions: list[str], data: Path) -> dict:
     asked = [r for r in rows if r["prompt_tps"]]  # the gate or a fallback may skip the model
     return {"answerer": answerer, "model": cfg.answerer.llm.model, "load_s": load,
             "answers": len(rows), "seconds_p50": statistics.median(secs),
-            "seconds_p95": pct(secs, 0.95),
+            "seconds_p95": percentiles(secs)["p95"],
             "prompt_tokens_p50": statistics.median(r["prompt_tokens"] for r in asked),
             "prompt_tps_p50": statistics.median(r["prompt_tps"] for r in asked),
             "generated_tps_p50": statistics.median(r["generated_tps"] for r in asked),
@@ -75,7 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", default="test")
     parser.add_argument("--answerers", nargs="+", default=["local", "smollm2"])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs/results/llm/bench.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs/results/llm/bench",
+                        help="OUT.json and OUT.md: the run with its git SHA, host, cores")
     args = parser.parse_args()
     from rag.dataset import QADataset
 
@@ -84,23 +79,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results = [bench(a, questions, Path(tmp)) for a in args.answerers]
     print(f"{len(questions)} sample {args.split} questions, {os.cpu_count()} cores")
-    print("| answerer | load s | s/answer p50 | p95 | prompt tokens p50 | prompt tok/s | "
-          "generated tok/s | fallbacks |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r['answerer']} | {r['load_s']:.1f} | {r['seconds_p50']:.1f} | "
+    table = ["| answerer | load s | s/answer p50 | p95 | prompt tokens p50 | prompt tok/s | "
+             "generated tok/s | fallbacks |", "|---|---|---|---|---|---|---|---|"]
+    table += [f"| {r['answerer']} | {r['load_s']:.1f} | {r['seconds_p50']:.1f} | "
               f"{r['seconds_p95']:.1f} | {r['prompt_tokens_p50']:.0f} | "
               f"{r['prompt_tps_p50']:.0f} | {r['generated_tps_p50']:.1f} | "
-              f"{r['fallbacks']}/{r['answers']} |")
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                         text=True).stdout.strip()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "command": " ".join([Path(sys.executable).name, *sys.argv]), "git_sha": sha,
-        "host": platform.node(), "cores": os.cpu_count(), "split": args.split,
-        "results": results}, indent=1, ensure_ascii=False))
-    print(f"written: {args.out.relative_to(ROOT)}")
+              f"{r['fallbacks']}/{r['answers']} |" for r in results]
+    print("\n".join(table))
+    from run_record import write_run
 
+    write_run(args.out.with_suffix(""), results, "\n".join(table), settings={
+        "split": args.split, "questions": len(questions)})
 
 if __name__ == "__main__":
     main()

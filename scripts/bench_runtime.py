@@ -274,6 +274,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)  # one: from the parent
+    parser.add_argument("--out", type=Path, help="write the run to OUT.md and OUT.json")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     if args.what == "one":
@@ -286,6 +287,10 @@ def main() -> None:
             else bench_rss(args.queries, args.chunks) if args.what == "rss"
             else bench_cold(args.repeats))
     print(markdown(rows))
+    if args.out:
+        from run_record import write_run
+
+        write_run(args.out, rows, markdown(rows), settings={"what": args.what})
 
 
 if __name__ == "__main__":

@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rss-requests", type=int, default=10000)
+    parser.add_argument("--out", type=Path, help="write the run to OUT.md and OUT.json")
     args = parser.parse_args()
     rows = []
     for chunks in args.chunks:
@@ -134,6 +135,10 @@ def main() -> None:
         if one and "QPS" in r:
             r["QPS / 1 client"] = r["QPS"] / one["QPS"]
     print(markdown(rows))
+    if args.out:
+        from run_record import write_run
+
+        write_run(args.out, rows, markdown(rows), settings={"stack": "default"})
 
 
 if __name__ == "__main__":
