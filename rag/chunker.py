@@ -25,6 +25,7 @@ class RecursiveTokenChunker:
         chunk_size: int = 200,
         chunk_overlap: int = 32,
         separators: Sequence[str] | None = None,
+        context: bool = False,
     ) -> None:
         if not 0 <= chunk_overlap < chunk_size:
             raise ConfigError(
@@ -35,6 +36,7 @@ class RecursiveTokenChunker:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.separators = list(separators or DEFAULT_SEPARATORS)
+        self.context = context
         self._splitter = None
 
     @property
@@ -45,6 +47,7 @@ class RecursiveTokenChunker:
             "chunk_size": self.chunk_size,
             "chunk_overlap": self.chunk_overlap,
             "separators": self.separators,
+            **({"context": True} if self.context else {}),
         }
 
     def warm_up(self) -> None:
@@ -84,12 +87,14 @@ class RecursiveTokenChunker:
         return [text[:cut].strip(), *self._enforce_budget(text[cut:].strip())]
 
     def split(self, documents: Sequence[Document]) -> list[Chunk]:
-        return [
-            Chunk(text=piece, doc_id=doc.doc_id, source=doc.source, page=doc.page,
-                  metadata=dict(doc.metadata))
-            for doc in documents
-            for piece in self.split_text(doc.text)
-        ]
+        chunks = []
+        for doc in documents:
+            pieces = self.split_text(doc.text)
+            headers = context_headers(doc, pieces) if self.context else [""] * len(pieces)
+            chunks.extend(Chunk(text=piece, doc_id=doc.doc_id, source=doc.source, page=doc.page,
+                                metadata=dict(doc.metadata), context=header)
+                          for piece, header in zip(pieces, headers, strict=True))
+        return chunks
 
 
 class MarkdownHeaderChunker(RecursiveTokenChunker):
@@ -112,9 +117,10 @@ class MarkdownHeaderChunker(RecursiveTokenChunker):
                 continue
             for text, path in markdown_sections(doc.text, self.header_levels):
                 meta = {**doc.metadata, **({"section": " > ".join(path)} if path else {})}
+                header = " > ".join(p for p in [document_title(doc), *path] if p)
                 chunks.extend(
                     Chunk(text=piece, doc_id=doc.doc_id, source=doc.source, page=doc.page,
-                          metadata=meta)
+                          metadata=meta, context=header if self.context else "")
                     for piece in self.split_text(text)
                 )
         return chunks
@@ -145,3 +151,52 @@ def markdown_sections(text: str, levels: int = 3) -> list[tuple[str, list[str]]]
         pos += len(line) + 1
     sections.append((text[start:], list(path.values())))
     return [(t, p) for t, p in sections if t.strip()]
+
+
+def document_title(doc: Document) -> str:
+    """The title a context header starts with: the document's own (a BEIR row's), else its
+    file name without the extension or the folders; "" for a bare id (a BEIR row without a
+    title), which names nothing."""
+    if title := doc.metadata.get("title"):
+        return str(title)
+    name = doc.source.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else ""
+
+
+def heading_path_at(text: str, start: tuple[str, ...] = ()) -> list[tuple[int, list[str]]]:
+    """(offset, heading path) at every ATX heading of level <= 3 outside code fences: the path
+    in force from that offset on. ``start[i]`` is the level i+1 heading in force before the
+    text ("" for none): a PDF page continues the section of the page before it."""
+    out: list[tuple[int, list[str]]] = []
+    path = {i + 1: h for i, h in enumerate(start) if h}
+    pos, fence = 0, None
+    for line in text.split("\n"):
+        if fenced := _FENCE.match(line):
+            fence = None if fence == fenced.group(1) else fence or fenced.group(1)
+        elif fence is None and (header := _HEADER.fullmatch(line)):
+            level = len(header.group(1))
+            if level <= 3:
+                path = {k: v for k, v in path.items() if k < level}
+                path[level] = header.group(2).strip()
+                out.append((pos, list(path.values())))
+        pos += len(line) + 1
+    return out
+
+
+def context_headers(doc: Document, pieces: list[str]) -> list[str]:
+    """Per piece of doc.text: "title > heading > subheading" in force where the piece starts
+    (a piece that starts with a heading is under that heading)."""
+    marks = heading_path_at(doc.text, doc.headings)
+    title = document_title(doc)
+    out, cursor = [], 0
+    for piece in pieces:
+        found = doc.text.find(piece[:40], cursor)
+        offset = found if found >= 0 else cursor
+        cursor = offset
+        path = [h for h in doc.headings if h]
+        for at, marked in marks:
+            if at > offset:
+                break
+            path = marked
+        out.append(" > ".join(p for p in [title, *path] if p))
+    return out

@@ -162,7 +162,7 @@ def _write(p: Pipeline, chunks: list[Chunk], report: IndexReport) -> None:
     t = time.perf_counter()
     vectors, encoded = [None] * len(chunks), 0
     if p.dense:
-        vectors, encoded = p.embed([c.text for c in chunks], progress=False)
+        vectors, encoded = p.embed([c.indexed_text for c in chunks], progress=False)
     report.embed_seconds += time.perf_counter() - t
     report.encoded += encoded
     for i in range(0, len(chunks), p.batch_size):

@@ -197,7 +197,7 @@ class Pipeline:
 
     def points(self, chunks: list[Chunk], vectors: np.ndarray | list[None]) -> list[Point]:
         """Store points for chunks: their vectors (None in a sparse-only index) and terms."""
-        sparse = (self.sparse.encode_documents([c.text for c in chunks])
+        sparse = (self.sparse.encode_documents([c.indexed_text for c in chunks])
                   if self.sparse else [None] * len(chunks))
         return [Point(c.point_id, v, s, c.payload())
                 for c, v, s in zip(chunks, vectors, sparse, strict=True)]

@@ -78,3 +78,48 @@ def test_markdown_sections_are_exact_slices_with_header_paths():
     assert "".join(t for t, _ in sections) == text
     assert [p for _, p in sections] == [[], ["A"], ["A", "B"], ["C"]]
     assert "# not a header" in sections[1][0] and "#### deep" in sections[2][0]
+
+
+def test_context_headers_name_the_section_a_chunk_starts_in_and_are_indexed_not_quoted():
+    text = ("# Espresso\n\nIntro.\n\n## Cleaning\n\n" + ENGLISH + "\n\n## Warranty\n\n"
+            "Two years, parts and labour.\n\n```\n# not a heading\n```\nMore warranty text.")
+    doc = Document(text=text, source="manuals/aurora-x2.md")
+    chunks = RecursiveTokenChunker(MINILM, chunk_size=64, chunk_overlap=0,
+                                   context=True).split([doc])
+    by_text = {c.text: c for c in chunks}
+    assert chunks[0].context == "aurora-x2 > Espresso"  # the file name, not its folder
+    cleaning = [c for c in chunks if "pump primes" in c.text]
+    assert len(cleaning) > 2 and {c.context for c in cleaning} == {
+        "aurora-x2 > Espresso > Cleaning"}
+    warranty = next(c for t, c in by_text.items() if "parts and labour" in t)
+    assert warranty.context == "aurora-x2 > Espresso > Warranty"  # not the fenced '# not a'
+    assert warranty.indexed_text == f"{warranty.context}\n\n{warranty.text}"
+    assert warranty.payload()["text"] == warranty.text  # what answers quote: no header
+    assert warranty.payload()["context"] == warranty.context
+    plain = RecursiveTokenChunker(MINILM, chunk_size=64, chunk_overlap=0).split([doc])
+    assert [c.text for c in plain] == [c.text for c in chunks]  # same cuts, only the header
+    assert all(c.indexed_text == c.text and "context" not in c.payload() for c in plain)
+    # a renamed section makes new points (its vectors were encoded under the old name)
+    assert {c.point_id for c in plain}.isdisjoint(c.point_id for c in chunks)
+
+
+def test_a_pdf_page_continues_the_section_of_the_page_before():
+    pages = [Document("## 1.4 Where to ask\n\nAsk on the list.", "guide.pdf", page=11,
+                      headings=("Getting started",)),
+             Document("More places to ask.\n\n# First steps\n\nStart here.", "guide.pdf",
+                      page=12, headings=("Getting started", "1.4 Where to ask"))]
+    chunks = RecursiveTokenChunker(MINILM, chunk_size=8, chunk_overlap=0,
+                                   context=True).split(pages)
+    context = {c.text.split("\n")[0]: c.context for c in chunks}
+    assert context["More places to ask."] == "guide > Getting started > 1.4 Where to ask"
+    assert context["Start here."] == "guide > First steps"  # a new chapter drops the old path
+
+
+def test_the_pdf_reader_carries_headings_across_pages(tmp_path):
+    from rag.corpus.pdf import read_pdf
+    from tests.conftest import SAMPLE
+
+    pages = read_pdf(SAMPLE / "company-handbook.pdf", "company-handbook.pdf", [])
+    assert pages[0].headings == ()  # nothing before the first page
+    assert pages[1].headings == ("Employee Handbook",)  # page 1's heading, still in force
+    assert pages[2].headings == ("Annual Leave",)

@@ -46,10 +46,12 @@ class BeirCorpusReader:
                 except (ValueError, KeyError) as exc:
                     raise ConfigError(f"{self.path} line {number} is not a BEIR corpus row "
                                      f"({{\"_id\", \"title\", \"text\"}}): {exc}") from exc
+                meta = {}
                 if self.title and row.get("title"):
                     text = f"{row['title']}\n\n{text}"
+                    meta = {"title": row["title"]}
                 if text.strip():
-                    self._docs[doc_id] = Document(text=text, source=doc_id)
+                    self._docs[doc_id] = Document(text=text, source=doc_id, metadata=meta)
         return list(self._docs), []
 
     def load(self, source: str) -> Iterator[Document]:

@@ -4,12 +4,15 @@ own and running headers dropped (pdf_layout.py), pages without a text layer read
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rag.corpus import Skipped, UnreadableError
 from rag.corpus.pdf_layout import PageText, extract, structure
 from rag.corpus.wrapping import join_pdf_lines
 from rag.documents import Document
+
+_HEADING = re.compile(r"^(#{1,3}) (.+)$", re.MULTILINE)  # as pdf_layout marks them
 
 
 def read_pdf(path: Path, source: str, passwords: list[str],
@@ -54,10 +57,15 @@ def read_pdf(path: Path, source: str, passwords: list[str],
         except Exception as exc:  # one damaged page must not cost the others
             failed.append((number, f"{type(exc).__name__}: {exc}"))
     # headings and running headers are told apart by comparing pages: the whole file first
+    section: dict[int, str] = {}  # level -> the heading in force, carried from page to page
     for number, marked in zip(read, structure(list(read.values())), strict=True):
         text = join_pdf_lines(marked)
         if text:
-            documents.append(Document(text=text, source=source, page=number))
+            headings = tuple(section.get(n, "") for n in range(1, max(section, default=0) + 1))
+            documents.append(Document(text=text, source=source, page=number, headings=headings))
+        for level, title in _HEADING.findall(marked):
+            section = {k: v for k, v in section.items() if k < len(level)}
+            section[len(level)] = title.strip()
     if failed and not documents:
         raise UnreadableError(f"no page could be read ({failed[0][1]}): re-export it, or "
                               f"repair it (e.g. qpdf damaged.pdf repaired.pdf)")
