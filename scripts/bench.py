@@ -219,6 +219,21 @@ def scaled_corpus(n: int, folder: Path, data: Path, *overrides: str,
     return corpus
 
 
+def stage_latency(pipeline: Pipeline, asked: list[str]) -> dict[str, float]:
+    """p50 and p95 ms of each search stage over the questions, after ten warm-up searches
+    (which also fill the script gate's count, cached per range)."""
+    for q in asked[:10]:
+        pipeline.search(q, 10)
+    stages: dict[str, list[float]] = {}
+    for q in asked:
+        timings: dict = {}
+        pipeline.search(q, 10, timings)
+        for stage, ms in timings.items():
+            stages.setdefault(stage, []).append(ms)
+    return {**{f"{stage} p50": statistics.median(v) for stage, v in stages.items()},
+            **{f"{stage} p95": float(np.percentile(v, 95)) for stage, v in stages.items()}}
+
+
 PLANS = {
     "dense, full 384-d": ["retriever=dense", "retriever.mrl_dim=null"],
     "dense, MRL 256 → 384": ["retriever=dense", "retriever.mrl_dim=256"],
@@ -248,20 +263,11 @@ def bench_query(n: int, n_queries: int, data: Path, local_queries: int) -> list[
                 # local mode searches by brute force (0.3-3 s a hybrid query at 10k-100k): fewer
                 # questions give the same medians in minutes instead of half an hour
                 qs = asked[: local_queries if "memory" in store_args[0] else n_queries]
-                for q in qs[:10]:  # warm-up
-                    pipeline.search(q, 10)
-                stages: dict[str, list[float]] = {}
-                for q in qs:
-                    timings: dict = {}
-                    pipeline.search(q, 10, timings)
-                    for stage, ms in timings.items():
-                        stages.setdefault(stage, []).append(ms)
+                latency = stage_latency(pipeline, qs)
                 pipeline.close()
                 rows.append({"chunks": report.points, "store": store, "plan": plan,
-                             "queries": len(qs),
-                             "index s (cached vectors)": build_s, **{
-                    f"{stage} p50": statistics.median(v) for stage, v in stages.items()}, **{
-                    f"{stage} p95": float(np.percentile(v, 95)) for stage, v in stages.items()}})
+                             "queries": len(qs), "index s (cached vectors)": build_s,
+                             **latency})
                 print(json.dumps(rows[-1]), file=sys.stderr)
     return rows
 
@@ -304,14 +310,7 @@ def bench_scale(n: int, n_queries: int, data: Path) -> dict:
         total = time.perf_counter() - start
         assert report.encoded == 0 and report.points >= n, report
         asked = questions(n_queries)
-        for q in asked[:10]:  # warm-up (and the script gate's count, cached per range)
-            pipeline.search(q, 10)
-        stages: dict[str, list[float]] = {}
-        for q in asked:
-            timings: dict = {}
-            pipeline.search(q, 10, timings)
-            for stage, ms in timings.items():
-                stages.setdefault(stage, []).append(ms)
+        latency = stage_latency(pipeline, asked)
         pipeline.close()
         disk = sum(f.stat().st_size for f in (Path(tmp) / "index").rglob("*") if f.is_file())
     rest = total - sum(seconds.values())
@@ -321,9 +320,7 @@ def bench_scale(n: int, n_queries: int, data: Path) -> dict:
            "HNSW build s": seconds["optimize"],
            "writer chunks/s": report.points / total,
            "upsert chunks/s": report.points / seconds["upsert"],
-           "disk B/chunk": disk / report.points, "queries": len(asked), **{
-               f"{stage} p50": statistics.median(v) for stage, v in stages.items()}, **{
-               f"{stage} p95": float(np.percentile(v, 95)) for stage, v in stages.items()}}
+           "disk B/chunk": disk / report.points, "queries": len(asked), **latency}
     print(json.dumps(row), file=sys.stderr)
     return row
 
