@@ -57,6 +57,9 @@ _EN_END = re.compile(r"[.!?]+[\"')\]]*(?=\s)")
 _ZH_END = re.compile(r"[。！？；]+[”’」』）]*|[!?;]+(?=[" + CJK_IDEOGRAPHS + "])")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _HEADING_LINE = re.compile(r"(?m)^[ \t]*#{1,6}[ \t].*$")
+# a Markdown table row (Office sheets, DOCX and PPTX tables, HTML tables): a unit of its own
+TABLE_ROW = re.compile(r"(?m)^[ \t]*\|.*\|[ \t]*$")
+TABLE_RULE = re.compile(r"^[ \t]*\|(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*$")  # | --- | :-: |
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 
@@ -64,11 +67,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence in ``text``, so that a sentence is always quoted as the
     passage wrote it. Ends: Chinese 。！？； (and closing quotes after them), English .!? followed
     by space and a word not in lower case, and paragraph breaks. Not ends: decimals, version
-    numbers, abbreviations such as "e.g." and "Dr."."""
+    numbers, abbreviations such as "e.g." and "Dr.". A Markdown table row is one sentence."""
     cuts = {0, len(text)}
     cuts.update(m.end() for m in _ZH_END.finditer(text))
     cuts.update(m.start() for m in _PARAGRAPH.finditer(text))
     cuts.update(i for m in _HEADING_LINE.finditer(text) for i in (m.start(), m.end()))
+    cuts.update(i for m in TABLE_ROW.finditer(text) for i in (m.start(), m.end()))
     for m in _EN_END.finditer(text):
         rest = text[m.end():].lstrip()
         if not rest or rest[0].islower():

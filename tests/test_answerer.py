@@ -233,3 +233,31 @@ def test_a_quote_never_skips_a_sentence_of_its_passage():
         [hit("The warranty lasts two years from purchase. Registering extends the warranty "
              "to three years. Descaling uses citric acid only.")])
     assert "two years from purchase. Registering extends" in both
+
+
+TABLE = ("# sheet Allowances\n\n| City tier | Hotel per night | Meals per day |\n"
+         "| --- | --- | --- |\n| Tier 1 | 600 CNY | 100 CNY |\n| Tier 2 | 450 CNY | 80 CNY |\n"
+         "| Other cities | 350 CNY | 60 CNY |")
+
+
+@pytest.mark.parametrize(("question", "row"), [
+    ("What is the hotel allowance per night in tier 2 cities?", "| Tier 2 | 450 CNY | 80 CNY |"),
+    ("How much is the meal allowance in other cities?", "| Other cities | 350 CNY | 60 CNY |"),
+])
+def test_a_table_answer_quotes_the_header_and_the_row_that_answers(question, row):
+    """A sheet's rows arrive as one Markdown table; the answer is the row the question asks
+    for under its header, each part exactly as the passage has it, not the flattened table."""
+    passages = [Hit("1", 1.0, {"text": TABLE, "source": "allowances.xlsx"}),
+                Hit("2", 0.5, {"text": "Book trains when the trip is under four hours.",
+                               "source": "policy.md"})]
+    text = ExtractiveAnswerer().complete(question, passages)
+    assert text == f"| City tier | Hotel per night | Meals per day | … {row} [1]"
+    header, quoted = text.removesuffix(" [1]").split(" … ")
+    assert header in TABLE and quoted in TABLE  # exact quotes, joined by an ellipsis
+
+
+def test_table_rows_are_sentences_of_their_own():
+    from rag.text import sentences
+
+    got = sentences("Rates below.\n| a | b |\n| --- | --- |\n| x | 1 |\nMore text here.")
+    assert got == ["Rates below.", "| a | b |", "| --- | --- |", "| x | 1 |", "More text here."]

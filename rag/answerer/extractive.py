@@ -18,6 +18,7 @@ them (runs of whitespace shown as one space), never re-joined.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -28,7 +29,7 @@ from rag.answerer import decline_for
 from rag.errors import ConfigError
 from rag.sparse.tokenizers import EnglishTokenizer, JiebaTokenizer, MixedTokenizer
 from rag.store import Hit
-from rag.text import CJK_IDEOGRAPH, sentence_spans, terms
+from rag.text import CJK_IDEOGRAPH, TABLE_ROW, TABLE_RULE, sentence_spans, terms
 
 # Question and function words carry no content: their IDF would only reward sentences that
 # repeat them.
@@ -44,6 +45,8 @@ _QUESTION_WORDS = frozenset([
 
 @dataclass
 class Scored:
+    """A candidate sentence (or table row) of a passage, scored for the question."""
+
     passage: int  # 0-based index into the passages given
     start: int  # position in the passage text: sentences of one passage keep their order
     text: str
@@ -51,6 +54,13 @@ class Scored:
     score: float
     lead: bool = False  # the first sentence under a heading: where a section states its point
     key: str | None = None  # its most informative question term
+    header: str | None = None  # a table row's header row: scored with it, quoted before it
+
+    @property
+    def quote(self) -> str:
+        """What the answer shows: the sentence, or a row after its header ("…": the rows
+        between are left out, each part exactly as the passage has it)."""
+        return f"{self.header} … {self.text}" if self.header else self.text
 
 
 _ZH_QUESTION_WORDS = frozenset([
@@ -60,6 +70,9 @@ _ZH_QUESTION_WORDS = frozenset([
 # BM25's own tokenizers: stemmed English words, Chinese words by rjieba's search mode.
 _ENGLISH = EnglishTokenizer()
 _MIXED = MixedTokenizer(zh=JiebaTokenizer(), en=_ENGLISH)
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @cache
@@ -126,30 +139,43 @@ class ExtractiveAnswerer:
         found: list[Scored] = []
         for i, text in enumerate(texts):
             after_heading = False
+            headers = table_headers(text)
             for start, end in sentence_spans(text):
                 sentence = " ".join(text[start:end].split())
                 if sentence.startswith("#"):
                     after_heading = True  # a heading labels an answer, it is not one
                     continue
-                if len(terms(sentence)) < 2:
+                header = headers.get(start)
+                if start in headers and header is None:
+                    continue  # a header row or a rule names the columns; it answers nothing
+                if len(terms(sentence)) < 2 and header is None:
                     continue  # fragments ("Expenses.")
-                shared = contained(asked, sentence)
+                # a row is read with its header: "Hotel per night" is what "Tier 2 | 450"
+                # answers
+                shared = contained(asked, f"{header} {sentence}" if header else sentence)
                 coverage = sum(idf[t] for t in shared) / total if total else 0.0
                 key = max(shared, key=lambda t: (idf[t], t)) if shared else None
-                found.append(Scored(i, start, sentence, coverage, coverage, after_heading, key))
+                # a section's first sentence states its point; a table's first row does not
+                found.append(Scored(i, start, sentence, coverage, coverage,
+                                    after_heading and header is None, key, header))
                 after_heading = False
         found.sort(key=lambda s: -s.coverage)
         if self.embedder is not None and self.semantic_weight and found:
             head = found[: self.max_sentences]
             q = self.embedder.encode_queries([question])[0]
-            cos = self.embedder.encode_documents([s.text for s in head]) @ q
+            cos = self.embedder.encode_documents([s.quote for s in head]) @ q
             w = self.semantic_weight
             for s, c in zip(head, np.asarray(cos, dtype=float), strict=True):
                 s.score = (1 - w) * s.coverage + w * float(c)
             for s in found[self.max_sentences:]:
                 s.score = (1 - w) * s.coverage
+        # a row whose cells hold a number the question names ("tier 2") is the row it asks
+        # for; numbers are too short to be terms, and rows of one table share every other word
+        numbers = set(_NUMBER.findall(question))
         for s in found:
             s.score += self.lead_bonus * s.lead * (s.coverage > 0)
+            if s.header and numbers & set(_NUMBER.findall(s.text)):
+                s.score += self.lead_bonus
         found.sort(key=lambda s: (-s.score, s.passage, s.start))
         return found
 
@@ -160,6 +186,8 @@ class ExtractiveAnswerer:
                 max(s.coverage for s in scored) < self.min_coverage:
             return []
         best = scored[0]
+        if best.header:  # a table row: its header and the row, nothing around them
+            return [(best.passage + 1, [best.quote])]
         lead = [best]
         used = len(best.text)
         passage = "".join(passages[best.passage].payload.get("text", "").split())
@@ -179,7 +207,7 @@ class ExtractiveAnswerer:
         if second is not None and second.key == best.key and \
                 second.coverage >= best.coverage and \
                 second.score >= self.second_passage_ratio * best.score:
-            parts.append((second.passage + 1, [second.text]))
+            parts.append((second.passage + 1, [second.quote]))
         return parts
 
     def stream(self, question: str, passages: list[Hit]) -> Iterator[str]:
@@ -193,6 +221,25 @@ class ExtractiveAnswerer:
 
     def complete(self, question: str, passages: list[Hit]) -> str:
         return "".join(self.stream(question, passages))
+
+
+def table_headers(text: str) -> dict[int, str | None]:
+    """For every Markdown table line of a text, by its start: a data row maps to its table's
+    header row (whitespace as one space), a header row or a rule to None."""
+    out: dict[int, str | None] = {}
+    header, previous_end = None, -2
+    for m in TABLE_ROW.finditer(text):
+        contiguous = text[previous_end:m.start()].strip() == "" and previous_end >= 0
+        line = " ".join(m.group().split())
+        if not contiguous:  # a new table: its first line is its header
+            header = line
+            out[m.start()] = None
+        elif TABLE_RULE.match(m.group()):
+            out[m.start()] = None
+        else:
+            out[m.start()] = header
+        previous_end = m.end()
+    return out
 
 
 def _joined(sentences: list[str]) -> str:
