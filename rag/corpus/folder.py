@@ -27,7 +27,7 @@ SUPPORTED = (".pdf", ".md", ".markdown", ".txt", ".docx", ".pptx", ".xlsx", ".cs
 # binary formats, each with its reader; text formats are decoded first (corpus.encodings)
 BINARY = {".docx": read_docx, ".pptx": read_pptx, ".xlsx": read_xlsx}
 DECODED = {".csv": read_csv, ".html": read_html, ".htm": read_html}
-READER_VERSION = 2
+READER_VERSION = 3
 BLOCK_CHARS = 1 << 20  # a long text file is read in pieces of about this many characters
 
 
@@ -49,6 +49,7 @@ class FolderReader:
         max_file_mb: float = 200,
         pdf_passwords: Sequence[str] = (),
         ocr: bool = True,
+        pdf_tables: bool = True,
     ) -> None:
         self.root = Path(path).expanduser()
         self.extensions = tuple(e.lower() for e in extensions)
@@ -67,6 +68,7 @@ class FolderReader:
         self.max_file_mb = max_file_mb
         self.pdf_passwords = [str(p) for p in pdf_passwords]
         self.ocr = ocr
+        self.pdf_tables = pdf_tables
 
     @property
     def name(self) -> str:
@@ -75,9 +77,11 @@ class FolderReader:
     @property
     def fingerprint(self) -> dict:
         # reader 2: PDF headings and bullets on lines of their own, running headers dropped;
-        # a new reader version names a new index, so unchanged files are read again
+        # 3: ruled PDF tables as Markdown tables. A new reader version names a new index, so
+        # unchanged files are read again
         return {"path": str(self.root.resolve()), "extensions": list(self.extensions),
-                "reader": READER_VERSION, **({} if self.ocr else {"ocr": False})}
+                "reader": READER_VERSION, **({} if self.ocr else {"ocr": False}),
+                **({} if self.pdf_tables else {"pdf_tables": False})}
 
     def _walk(self) -> Iterator[Path]:
         seen: set[str] = set()  # real paths of folders: a symlink loop is walked once
@@ -136,7 +140,7 @@ class FolderReader:
             suffix = path.suffix.lower()
             if suffix == ".pdf":
                 docs: Iterator[Document | Skipped] = iter(read_pdf(
-                    path, source, self.pdf_passwords, ocr=self.ocr))
+                    path, source, self.pdf_passwords, ocr=self.ocr, tables=self.pdf_tables))
             elif suffix in IMAGE_SUFFIXES:
                 docs = iter(read_image(path, source))
             elif suffix in BINARY:

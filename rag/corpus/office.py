@@ -135,7 +135,7 @@ def read_pptx(path: Path, source: str) -> list[Document]:
     return out
 
 
-def _blocks(rows: Iterator[list[str]], source: str, label: str) -> list[Document]:
+def row_blocks(rows: Iterator[list[str]], source: str, label: str) -> list[Document]:
     """Documents of ROWS_PER_BLOCK rows each, the header row repeated in every one."""
     header, block, first, out = None, [], 2, []
     empty = size = 0
@@ -192,7 +192,7 @@ def read_xlsx(path: Path, source: str) -> list[Document]:
         out = []
         for sheet in book.worksheets:
             rows = (list(r) for r in sheet.iter_rows(values_only=True))
-            out.extend(_blocks(rows, source, f"sheet {sheet.title}"))
+            out.extend(row_blocks(rows, source, f"sheet {sheet.title}"))
         return out
     finally:
         book.close()
@@ -207,7 +207,7 @@ def read_csv(path: Path, source: str, encoding: str) -> list[Document]:
         except csv.Error:
             dialect = csv.excel
         try:
-            return _blocks(csv.reader(f, dialect), source, "")
+            return row_blocks(csv.reader(f, dialect), source, "")
         except csv.Error as exc:
             raise UnreadableError(f"malformed CSV ({exc}): fix the quoting, or add it to "
                                   f"corpus.exclude") from exc

@@ -4,22 +4,26 @@ own and running headers dropped (pdf_layout.py), pages without a text layer read
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 from rag.corpus import Skipped, UnreadableError
 from rag.corpus.pdf_layout import PageText, extract, structure
+from rag.corpus.pdf_tables import draws_rules, read_tables, table_documents, without_cells
 from rag.corpus.wrapping import join_pdf_lines
 from rag.documents import Document
 
+log = logging.getLogger(__name__)
 _HEADING = re.compile(r"^(#{1,3}) (.+)$", re.MULTILINE)  # as pdf_layout marks them
 
 
-def read_pdf(path: Path, source: str, passwords: list[str],
-             ocr: bool = False) -> list[Document | Skipped]:
+def read_pdf(path: Path, source: str, passwords: list[str], ocr: bool = False,
+             tables: bool = False) -> list[Document | Skipped]:
     """One Document per page with text, and a Skipped per page that failed; raises
     UnreadableError when the file as a whole cannot be indexed. With ``ocr``, a page with no
-    text layer (a scan) is read from its images."""
+    text layer (a scan) is read from its images; with ``tables``, ruled tables become
+    Markdown tables of their own (pdf_tables.py) and leave their page's text."""
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PdfReadError
 
@@ -28,10 +32,11 @@ def read_pdf(path: Path, source: str, passwords: list[str],
     if b"%PDF-" not in head:
         raise UnreadableError(f"not a PDF (it starts with {head[:16]!r}): rename it to its "
                               f"real type, or add it to corpus.exclude")
+    password = None
     try:
         reader = PdfReader(path)
         if reader.is_encrypted:
-            _decrypt(reader, passwords)
+            password = _decrypt(reader, passwords)
         pages = list(reader.pages)
     except UnreadableError:
         raise
@@ -44,10 +49,12 @@ def read_pdf(path: Path, source: str, passwords: list[str],
             f"re-export it, or "
             f"repair it (e.g. qpdf damaged.pdf repaired.pdf)"
         ) from exc
-    documents, failed, read = [], [], {}
+    documents, failed, read, ruled = [], [], {}, []
     for number, page in enumerate(pages, start=1):
         try:
             read[number] = extract(page)
+            if tables and draws_rules(page):
+                ruled.append(number)
             if ocr and not read[number].text.strip():
                 from rag.corpus.ocr import ocr_pdf_page
 
@@ -56,6 +63,9 @@ def read_pdf(path: Path, source: str, passwords: list[str],
             raise  # OCR is not installed: the file, not a page, is what cannot be read
         except Exception as exc:  # one damaged page must not cost the others
             failed.append((number, f"{type(exc).__name__}: {exc}"))
+    found = _tables(path, source, password, [n for n in ruled if n in read])
+    for number, page_tables in found.items():
+        read[number].text = without_cells(read[number].text, page_tables)
     # headings and running headers are told apart by comparing pages: the whole file first
     section: dict[int, str] = {}  # level -> the heading in force, carried from page to page
     for number, marked in zip(read, structure(list(read.values())), strict=True):
@@ -66,6 +76,8 @@ def read_pdf(path: Path, source: str, passwords: list[str],
         for level, title in _HEADING.findall(marked):
             section = {k: v for k, v in section.items() if k < len(level)}
             section[len(level)] = title.strip()
+    for number, page_tables in found.items():
+        documents.extend(table_documents(source, number, page_tables))
     if failed and not documents:
         raise UnreadableError(f"no page could be read ({failed[0][1]}): re-export it, or "
                               f"repair it (e.g. qpdf damaged.pdf repaired.pdf)")
@@ -81,13 +93,27 @@ def read_pdf(path: Path, source: str, passwords: list[str],
     return documents + [Skipped(f"{source}#page={n}", f"page could not be read ({r})")
                         for n, r in failed]
 
-def _decrypt(reader, passwords: list[str]) -> None:
+def _tables(path: Path, source: str, password: str | None,
+            pages: list[int]) -> dict[int, list[list[list[str]]]]:
+    """Ruled tables of the pages, or none when pdfplumber cannot read them (the text stays)."""
+    if not pages:
+        return {}
+    try:
+        return read_tables(path, source, pages, password)
+    except Exception as exc:  # a parser's failure on one file costs its tables, not its text
+        log.warning("%s: tables not read (%s: %s); its pages are indexed as text", source,
+                    type(exc).__name__, str(exc)[:120])
+        return {}
+
+
+def _decrypt(reader, passwords: list[str]) -> str:
+    """Decrypt with "" or one of the passwords; the one that opened it."""
     from pypdf import PasswordType
 
     # "" first: many PDFs are encrypted only to restrict editing, and open without one.
     for password in ("", *passwords):
         if reader.decrypt(password) != PasswordType.NOT_DECRYPTED:
-            return
+            return password
     if not passwords:
         raise UnreadableError(
             "encrypted PDF: give its password in corpus.pdf_passwords (a list tried on "
