@@ -93,6 +93,7 @@ def read_pdf(path: Path, source: str, passwords: list[str], ocr: bool = False,
     return documents + [Skipped(f"{source}#page={n}", f"page could not be read ({r})")
                         for n, r in failed]
 
+
 def _tables(path: Path, source: str, password: str | None,
             pages: list[int]) -> dict[int, list[list[list[str]]]]:
     """Ruled tables of the pages, or none when pdfplumber cannot read them (the text stays)."""
