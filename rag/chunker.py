@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
+import bisect
 from collections.abc import Sequence
 
 from rag.documents import Chunk, Document
 from rag.errors import ConfigError
 from rag.models import load_tokenizer
+from rag.text import heading_paths
 
 # Paragraphs first, then sentences (Chinese and English punctuation), then clauses and words.
 # Separators stay at the end of the piece they close, so a sentence keeps its full stop.
@@ -126,30 +127,13 @@ class MarkdownHeaderChunker(RecursiveTokenChunker):
         return chunks
 
 
-_HEADER = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
-_FENCE = re.compile(r" {0,3}(```|~~~)")
-
-
 def markdown_sections(text: str, levels: int = 3) -> list[tuple[str, list[str]]]:
     """The text cut before every ATX header of level <= ``levels`` outside code fences, each
     piece with its header path. The pieces are slices of the text, so nothing is lost or
     rewritten (langchain's Markdown splitter re-joins lines and drops some characters)."""
-    sections: list[tuple[str, list[str]]] = []
-    path: dict[int, str] = {}
-    start = pos = 0
-    fence = None
-    for line in text.split("\n"):
-        if fenced := _FENCE.match(line):
-            fence = None if fence == fenced.group(1) else fence or fenced.group(1)
-        elif fence is None and (header := _HEADER.fullmatch(line)):
-            level = len(header.group(1))
-            if level <= levels:
-                sections.append((text[start:pos], list(path.values())))
-                path = {k: v for k, v in path.items() if k < level}
-                path[level] = header.group(2).strip()
-                start = pos
-        pos += len(line) + 1
-    sections.append((text[start:], list(path.values())))
+    marks = [(0, ()), *heading_paths(text, levels=levels), (len(text), ())]
+    sections = [(text[a:b], [h for h in path if h])
+                for (a, path), (b, _) in zip(marks, marks[1:], strict=False)]
     return [(t, p) for t, p in sections if t.strip()]
 
 
@@ -163,40 +147,16 @@ def document_title(doc: Document) -> str:
     return name.rsplit(".", 1)[0] if "." in name else ""
 
 
-def heading_path_at(text: str, start: tuple[str, ...] = ()) -> list[tuple[int, list[str]]]:
-    """(offset, heading path) at every ATX heading of level <= 3 outside code fences: the path
-    in force from that offset on. ``start[i]`` is the level i+1 heading in force before the
-    text ("" for none): a PDF page continues the section of the page before it."""
-    out: list[tuple[int, list[str]]] = []
-    path = {i + 1: h for i, h in enumerate(start) if h}
-    pos, fence = 0, None
-    for line in text.split("\n"):
-        if fenced := _FENCE.match(line):
-            fence = None if fence == fenced.group(1) else fence or fenced.group(1)
-        elif fence is None and (header := _HEADER.fullmatch(line)):
-            level = len(header.group(1))
-            if level <= 3:
-                path = {k: v for k, v in path.items() if k < level}
-                path[level] = header.group(2).strip()
-                out.append((pos, list(path.values())))
-        pos += len(line) + 1
-    return out
-
-
 def context_headers(doc: Document, pieces: list[str]) -> list[str]:
     """Per piece of doc.text: "title > heading > subheading" in force where the piece starts
     (a piece that starts with a heading is under that heading)."""
-    marks = heading_path_at(doc.text, doc.headings)
+    marks = [(0, doc.headings), *heading_paths(doc.text, doc.headings)]
+    starts = [at for at, _ in marks]
     title = document_title(doc)
     out, cursor = [], 0
     for piece in pieces:
         found = doc.text.find(piece[:40], cursor)
-        offset = found if found >= 0 else cursor
-        cursor = offset
-        path = [h for h in doc.headings if h]
-        for at, marked in marks:
-            if at > offset:
-                break
-            path = marked
+        cursor = found if found >= 0 else cursor
+        path = marks[bisect.bisect_right(starts, cursor) - 1][1]
         out.append(" > ".join(p for p in [title, *path] if p))
     return out

@@ -95,3 +95,30 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
+
+
+_ATX_HEADING = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
+_FENCE = re.compile(r" {0,3}(```|~~~)")
+
+
+def heading_paths(text: str, start: tuple[str, ...] = (),
+                  levels: int = 3) -> list[tuple[int, tuple[str, ...]]]:
+    """(offset, path) at every ATX heading of level <= ``levels`` outside code fences: the
+    path in force from that offset on, where path[i] is the level i+1 heading ("" for a level
+    skipped). ``start`` is the path in force before the text (a PDF page continues the
+    section of the page before it). The chunker, its context headers and the PDF reader all
+    read headings here."""
+    out: list[tuple[int, tuple[str, ...]]] = []
+    path = {i + 1: h for i, h in enumerate(start) if h}
+    pos, fence = 0, None
+    for line in text.split("\n"):
+        if fenced := _FENCE.match(line):
+            fence = None if fence == fenced.group(1) else fence or fenced.group(1)
+        elif fence is None and (header := _ATX_HEADING.fullmatch(line)):
+            level = len(header.group(1))
+            if level <= levels:
+                path = {k: v for k, v in path.items() if k < level}
+                path[level] = header.group(2).strip()
+                out.append((pos, tuple(path.get(n, "") for n in range(1, level + 1))))
+        pos += len(line) + 1
+    return out

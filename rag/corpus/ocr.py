@@ -9,7 +9,6 @@ line), so the text reaches the chunker as a page's text layer would.
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +16,13 @@ import numpy as np
 from rag.corpus import UnreadableError
 from rag.corpus.wrapping import join_pdf_lines
 from rag.documents import Document
-from rag.text import CJK_IDEOGRAPHS, CJK_PUNCTUATION
+from rag.text import CJK_CHAR
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 # a line this much taller than the page's median line is a heading (pdf_layout's 1.2 for font
 # sizes, plus room for boxes that differ by descenders: "Annual Leave" vs "plus public")
 HEADING_HEIGHT = 1.25
 MAX_HEADING_CHARS = 120
-_CJK_END = re.compile(f"[{CJK_IDEOGRAPHS}{CJK_PUNCTUATION}]$")
-_CJK_START = re.compile(f"^[{CJK_IDEOGRAPHS}{CJK_PUNCTUATION}]")
 
 
 @functools.cache
@@ -85,7 +82,7 @@ def _layout(boxes: list[tuple[float, float, float, str]]) -> str:
         text = ""
         for _, _, _, piece in sorted(line, key=lambda b: b[2]):
             piece = piece.strip()
-            glue = "" if not text or (_CJK_END.search(text) and _CJK_START.search(piece)) else " "
+            glue = "" if not text or (CJK_CHAR.match(text[-1]) and CJK_CHAR.match(piece)) else " "
             text += glue + piece
         top, bottom = min(b[0] for b in line), max(b[1] for b in line)
         if bottom - top >= HEADING_HEIGHT * height and len(text) <= MAX_HEADING_CHARS:

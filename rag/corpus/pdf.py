@@ -5,7 +5,6 @@ own and running headers dropped (pdf_layout.py), pages without a text layer read
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from rag.corpus import Skipped, UnreadableError
@@ -13,9 +12,9 @@ from rag.corpus.pdf_layout import PageText, extract, structure
 from rag.corpus.pdf_tables import draws_rules, read_tables, table_documents, without_cells
 from rag.corpus.wrapping import join_pdf_lines
 from rag.documents import Document
+from rag.text import heading_paths
 
 log = logging.getLogger(__name__)
-_HEADING = re.compile(r"^(#{1,3}) (.+)$", re.MULTILINE)  # as pdf_layout marks them
 
 
 def read_pdf(path: Path, source: str, passwords: list[str], ocr: bool = False,
@@ -67,15 +66,13 @@ def read_pdf(path: Path, source: str, passwords: list[str], ocr: bool = False,
     for number, page_tables in found.items():
         read[number].text = without_cells(read[number].text, page_tables)
     # headings and running headers are told apart by comparing pages: the whole file first
-    section: dict[int, str] = {}  # level -> the heading in force, carried from page to page
+    headings: tuple[str, ...] = ()  # the section in force, carried from page to page
     for number, marked in zip(read, structure(list(read.values())), strict=True):
         text = join_pdf_lines(marked)
         if text:
-            headings = tuple(section.get(n, "") for n in range(1, max(section, default=0) + 1))
             documents.append(Document(text=text, source=source, page=number, headings=headings))
-        for level, title in _HEADING.findall(marked):
-            section = {k: v for k, v in section.items() if k < len(level)}
-            section[len(level)] = title.strip()
+        if marks := heading_paths(marked, headings):
+            headings = marks[-1][1]
     for number, page_tables in found.items():
         documents.extend(table_documents(source, number, page_tables))
     if failed and not documents:

@@ -65,7 +65,5 @@ def without_cells(text: str, tables: list[list[list[str]]]) -> str:
     """The page's text without the lines that are a table's cells (pypdf puts each cell on a
     line of its own, or a row's cells on one line)."""
     cells = {c for rows in tables for row in rows for c in row if c}
-    rows = {" ".join(c for c in row if c) for rows in tables for row in rows}
-    kept = [line for line in text.split("\n")
-            if " ".join(line.split()) not in cells and " ".join(line.split()) not in rows]
-    return "\n".join(kept)
+    cells |= {" ".join(c for c in row if c) for rows in tables for row in rows}
+    return "\n".join(line for line in text.split("\n") if " ".join(line.split()) not in cells)
