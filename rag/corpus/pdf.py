@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from rag.corpus import Skipped, UnreadableError
+from rag.corpus.ocr import ocr_pdf_page
 from rag.corpus.pdf_layout import PageText, extract, structure
 from rag.corpus.pdf_tables import draws_rules, read_tables, table_documents, without_cells
 from rag.corpus.wrapping import join_pdf_lines
@@ -55,8 +56,6 @@ def read_pdf(path: Path, source: str, passwords: list[str], ocr: bool = False,
             if tables and draws_rules(page):
                 ruled.append(number)
             if ocr and not read[number].text.strip():
-                from rag.corpus.ocr import ocr_pdf_page
-
                 read[number] = PageText(ocr_pdf_page(page))
         except UnreadableError:
             raise  # OCR is not installed: the file, not a page, is what cannot be read
